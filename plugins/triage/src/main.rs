@@ -1,1 +1,13 @@
-fn main() {}
+//! `kubectl triage`: parse flags, run, exit with the suite's codes.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use kubectl_triage::args::Args;
+
+fn main() -> ExitCode {
+    // clap exits 2 on bad flags (unknown --ignore reason, bad --since).
+    let args = Args::parse();
+    common::logging::init(args.out.verbose);
+    common::run::main_with(|| kubectl_triage::run(args))
+}

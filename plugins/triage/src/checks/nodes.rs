@@ -1,0 +1,82 @@
+//! NodeProblem: nodes hosting the namespace's pods that are NotReady,
+//! cordoned, or under memory/disk/PID pressure.
+
+use std::collections::BTreeMap;
+
+use super::{Context, ago};
+use crate::report::{Affected, Finding, Reason, Severity};
+use crate::snapshot::{ObjectKey, Snapshot, items, name, uid};
+
+pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
+    let mut hosted: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for p in &snap.pods {
+        if let Some(n) = p.spec.as_ref().and_then(|s| s.node_name.as_deref()) {
+            hosted.entry(n).or_default().push(name(&p.metadata));
+        }
+    }
+    let mut out = Vec::new();
+    for node in items(&snap.nodes) {
+        let node_name = name(&node.metadata);
+        let Some(pods) = hosted.get(node_name) else { continue };
+        let mut problems = Vec::new();
+        let mut evidence = Vec::new();
+        let mut critical = false;
+        for c in node.status.iter().flat_map(|s| s.conditions.iter().flatten()) {
+            let bad = match c.type_.as_str() {
+                "Ready" => c.status != "True",
+                "MemoryPressure" | "DiskPressure" | "PIDPressure" | "NetworkUnavailable" => c.status == "True",
+                _ => false,
+            };
+            if !bad {
+                continue;
+            }
+            let label = if c.type_ == "Ready" {
+                critical = true;
+                "NotReady".to_string()
+            } else {
+                c.type_.clone()
+            };
+            let since = c
+                .last_transition_time
+                .as_ref()
+                .map(|t| format!(" since {} ({})", t.0, ago(ctx, t.0)))
+                .unwrap_or_default();
+            evidence.push(format!(
+                "condition {}={}{since}: {} {}",
+                c.type_,
+                c.status,
+                c.reason.as_deref().unwrap_or(""),
+                c.message.as_deref().unwrap_or("")
+            ));
+            problems.push(label);
+        }
+        let cordoned = node.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false);
+        if cordoned {
+            problems.push("cordoned".into());
+            evidence.push("spec.unschedulable=true (cordoned)".into());
+        }
+        if problems.is_empty() {
+            continue;
+        }
+        let key = ObjectKey::new("Node", "", node_name);
+        let mut f = Finding::new(
+            Reason::NodeProblem,
+            &key,
+            format!("node {} hosting {} pod(s)", problems.join(", "), pods.len()),
+        );
+        if critical {
+            f.severity = Severity::Critical;
+        }
+        f.evidence = evidence;
+        for p in pods {
+            f.affected.push(Affected { kind: "Pod".into(), name: p.to_string(), node: Some(node_name.to_string()) });
+        }
+        f.explains.insert(uid(&node.metadata).to_string());
+        f = f.remedy(format!("kubectl describe node {node_name}"));
+        if cordoned {
+            f = f.remedy(format!("kubectl uncordon {node_name}"));
+        }
+        out.push(f);
+    }
+    out
+}

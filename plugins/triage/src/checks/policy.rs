@@ -1,0 +1,156 @@
+//! Storage, autoscaling and disruption policy: PVCs that are not bound,
+//! HPAs pinned at their maximum, PDBs that allow no disruption.
+
+use super::{Context, ago};
+use crate::report::{Finding, Reason};
+use crate::snapshot::{ObjectKey, Snapshot, event_count, event_time, items, name, ns, uid};
+
+pub fn pvcs(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for pvc in items(&snap.pvcs) {
+        let phase = pvc.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("Pending");
+        if phase != "Pending" && phase != "Lost" {
+            continue;
+        }
+        let namespace = ns(&pvc.metadata);
+        let key = ObjectKey::new("PersistentVolumeClaim", namespace, name(&pvc.metadata));
+        let events: Vec<_> = snap.events_for("PersistentVolumeClaim", namespace, &key.name).collect();
+        // WaitForFirstConsumer claims are Pending by design until a pod uses them.
+        let waiting_for_consumer = events.iter().any(|e| e.reason.as_deref() == Some("WaitForFirstConsumer"))
+            && !events.iter().any(|e| e.type_.as_deref() == Some("Warning"));
+        if phase == "Pending" && waiting_for_consumer {
+            continue;
+        }
+        let spec = pvc.spec.as_ref();
+        let class = spec
+            .and_then(|s| s.storage_class_name.clone())
+            .unwrap_or_else(|| "(cluster default)".into());
+        let mut f = Finding::new(Reason::PVCPending, &key, format!("PVC is {phase} (storageClass {class})"))
+            .evidence(format!("storageClassName: {class}"));
+        if let Some(size) = spec
+            .and_then(|s| s.resources.as_ref())
+            .and_then(|r| r.requests.as_ref())
+            .and_then(|r| r.get("storage"))
+        {
+            f = f.evidence(format!("requests storage {}", size.0));
+        }
+        if let Some(v) = spec.and_then(|s| s.volume_name.as_deref()) {
+            f = f.evidence(format!("volumeName: {v}"));
+        }
+        for e in events {
+            f = f.evidence(format!(
+                "event {} (x{}, {}): {}",
+                e.reason.as_deref().unwrap_or(""),
+                event_count(e),
+                event_time(e).map(|t| ago(ctx, t)).unwrap_or_default(),
+                e.message.as_deref().unwrap_or("").trim()
+            ));
+        }
+        f.explains.insert(uid(&pvc.metadata).to_string());
+        f = f
+            .remedy(format!("kubectl describe pvc {} -n {namespace}", key.name))
+            .remedy("kubectl get storageclass".to_string());
+        out.push(f);
+    }
+    out
+}
+
+pub fn hpas(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for hpa in items(&snap.hpas) {
+        let Some(spec) = &hpa.spec else { continue };
+        let Some(st) = &hpa.status else { continue };
+        let current = st.current_replicas.unwrap_or(0);
+        let desired = st.desired_replicas;
+        let max = spec.max_replicas;
+        let limited = st.conditions.iter().flatten().find(|c| {
+            c.type_ == "ScalingLimited" && c.status == "True" && c.reason.as_deref() == Some("TooManyReplicas")
+        });
+        let mut metrics: Vec<String> = Vec::new();
+        let mut over_target = false;
+        for (i, m) in spec.metrics.iter().flatten().enumerate() {
+            let Some(r) = &m.resource else { continue };
+            let target = r.target.average_utilization;
+            let now = st
+                .current_metrics
+                .iter()
+                .flatten()
+                .filter_map(|c| c.resource.as_ref())
+                .find(|c| c.name == r.name)
+                .and_then(|c| c.current.average_utilization);
+            if let (Some(t), Some(n)) = (target, now) {
+                over_target |= n > t;
+                metrics.push(format!("metric {}: {n}% of requests, target {t}%", r.name));
+            } else {
+                metrics.push(format!("metric {} #{i}: target {:?}", r.name, target));
+            }
+        }
+        if current < max || (limited.is_none() && !over_target) {
+            continue;
+        }
+        let namespace = ns(&hpa.metadata);
+        let key = ObjectKey::new("HorizontalPodAutoscaler", namespace, name(&hpa.metadata));
+        let mut f = Finding::new(
+            Reason::HPAAtMax,
+            &key,
+            format!("at maxReplicas {max} and wants more ({} {})", spec.scale_target_ref.kind, spec.scale_target_ref.name),
+        )
+        .evidence(format!("replicas: current {current}, desired {desired}, max {max}"));
+        f.evidence.extend(metrics);
+        if let Some(c) = limited {
+            f = f.evidence(format!("condition ScalingLimited: {}", c.message.as_deref().unwrap_or("")));
+        }
+        f.explains.insert(uid(&hpa.metadata).to_string());
+        f = f.remedy(format!(
+            "kubectl patch hpa {} -n {namespace} -p '{{\"spec\":{{\"maxReplicas\":{}}}}}'",
+            key.name,
+            max * 2
+        ));
+        out.push(f);
+    }
+    out
+}
+
+pub fn pdbs(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for pdb in items(&snap.pdbs) {
+        let Some(st) = &pdb.status else { continue };
+        if st.disruptions_allowed > 0 || st.expected_pods == 0 {
+            continue;
+        }
+        let namespace = ns(&pdb.metadata);
+        let key = ObjectKey::new("PodDisruptionBudget", namespace, name(&pdb.metadata));
+        let spec = pdb.spec.as_ref();
+        let rule = spec
+            .and_then(|s| {
+                s.min_available
+                    .as_ref()
+                    .map(|v| format!("minAvailable {}", intstr(v)))
+                    .or_else(|| s.max_unavailable.as_ref().map(|v| format!("maxUnavailable {}", intstr(v))))
+            })
+            .unwrap_or_else(|| "no rule".into());
+        let mut f = Finding::new(
+            Reason::PDBBlocksDisruption,
+            &key,
+            format!(
+                "0 disruptions allowed: needs {} healthy, has {} ({rule})",
+                st.desired_healthy, st.current_healthy
+            ),
+        )
+        .evidence(format!(
+            "healthy {} / desired healthy {} / expected pods {}; {rule}",
+            st.current_healthy, st.desired_healthy, st.expected_pods
+        ));
+        f.explains.insert(uid(&pdb.metadata).to_string());
+        f = f.remedy(format!("kubectl describe pdb {} -n {namespace}", key.name));
+        out.push(f);
+    }
+    out
+}
+
+fn intstr(v: &k8s_openapi::apimachinery::pkg::util::intstr::IntOrString) -> String {
+    match v {
+        k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(i) => i.to_string(),
+        k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s) => s.clone(),
+    }
+}

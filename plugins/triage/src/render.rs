@@ -1,0 +1,127 @@
+//! Rendering the report: a findings list for people (table/wide), the
+//! JSON/YAML document, and `kind/namespace/name` lines.
+
+use std::io::Write;
+
+use common::output::{OutputFormat, Painter, Style, name_line, print_document};
+
+use crate::report::{Severity, TriageReport};
+
+fn style(s: Severity) -> Style {
+    match s {
+        Severity::Critical => Style::Critical,
+        Severity::Warning => Style::Warning,
+        Severity::Info => Style::Info,
+    }
+}
+
+fn scope_text(r: &TriageReport) -> String {
+    if r.scope.all_namespaces {
+        "in all namespaces".to_string()
+    } else if r.scope.namespaces.len() == 1 {
+        format!("in namespace {}", r.scope.namespaces[0])
+    } else {
+        format!("in namespaces {}", r.scope.namespaces.join(", "))
+    }
+}
+
+/// The closing line: "3 findings: 2 critical, 1 warning in namespace x (...)".
+pub fn summary_line(r: &TriageReport) -> String {
+    let checked = format!("({} pods, {} workloads checked)", r.scope.pods, r.scope.workloads);
+    let n = r.findings.len();
+    if n == 0 {
+        return format!("no problems found {} {checked}", scope_text(r));
+    }
+    let mut parts = Vec::new();
+    for (count, label) in [
+        (r.summary.critical, "critical"),
+        (r.summary.warning, "warning"),
+        (r.summary.info, "info"),
+    ] {
+        if count > 0 {
+            parts.push(format!("{count} {label}"));
+        }
+    }
+    format!(
+        "{n} finding{}: {} {} {checked}",
+        if n == 1 { "" } else { "s" },
+        parts.join(", "),
+        scope_text(r)
+    )
+}
+
+pub fn table(r: &TriageReport, wide: bool, p: &Painter) -> String {
+    let mut out = String::new();
+    let objects: Vec<String> = r
+        .findings
+        .iter()
+        .map(|f| {
+            if r.scope.all_namespaces && !f.object.namespace.is_empty() {
+                format!("{}/{}/{}", f.object.kind.to_lowercase(), f.object.namespace, f.object.name)
+            } else {
+                format!("{}/{}", f.object.kind.to_lowercase(), f.object.name)
+            }
+        })
+        .collect();
+    let w_reason = r.findings.iter().map(|f| f.reason.as_str().len()).max().unwrap_or(0);
+    let w_obj = objects.iter().map(String::len).max().unwrap_or(0);
+    for (f, obj) in r.findings.iter().zip(&objects) {
+        let sev = format!("{:<8}", f.severity.as_str().to_uppercase());
+        out.push_str(&format!(
+            "{}  {:<w_reason$}  {:<w_obj$}  {}\n",
+            p.paint(&sev, style(f.severity)),
+            f.reason.as_str(),
+            p.paint(obj, Style::Bold),
+            f.message
+        ));
+        for e in &f.evidence {
+            out.push_str(&format!("    {e}\n"));
+        }
+        if wide && !f.affected.is_empty() {
+            let list: Vec<String> = f
+                .affected
+                .iter()
+                .map(|a| match &a.node {
+                    Some(n) => format!("{} (node {n})", a.name),
+                    None => a.name.clone(),
+                })
+                .collect();
+            out.push_str(&format!("    affected: {}\n", list.join(", ")));
+        }
+        for c in &f.remediation {
+            out.push_str(&format!("    {} {c}\n", p.paint("→", Style::Ok)));
+        }
+    }
+    if !r.findings.is_empty() {
+        out.push('\n');
+    }
+    for s in &r.skipped {
+        out.push_str(&format!("{} {}: {}\n", p.paint("skipped", Style::Dim), s.check, s.reason));
+    }
+    out.push_str(&summary_line(r));
+    out.push('\n');
+    out
+}
+
+pub fn names(r: &TriageReport) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for f in &r.findings {
+        let ns = (!f.object.namespace.is_empty()).then_some(f.object.namespace.as_str());
+        let line = name_line(&f.object.kind, ns, &f.object.name);
+        if !lines.contains(&line) {
+            lines.push(line);
+        }
+    }
+    lines.into_iter().map(|l| l + "\n").collect()
+}
+
+pub fn render(out: &mut dyn Write, format: OutputFormat, r: &TriageReport, p: &Painter) -> common::Result<()> {
+    match format {
+        OutputFormat::Json | OutputFormat::Yaml => print_document(out, format, r)?,
+        OutputFormat::Table => out.write_all(table(r, false, p).as_bytes())?,
+        OutputFormat::Wide => out.write_all(table(r, true, p).as_bytes())?,
+        OutputFormat::Name => out.write_all(names(r).as_bytes())?,
+    }
+    out.flush()?;
+    Ok(())
+}

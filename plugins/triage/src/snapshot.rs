@@ -1,0 +1,363 @@
+//! The snapshot: everything triage read from the cluster, as plain data.
+//! Checks are pure functions over it, so tests build one in code.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::OnceLock;
+
+use k8s_openapi::api::apps::v1::{
+    ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet,
+};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{
+    Endpoints, Event, Node, PersistentVolumeClaim, Pod, Service,
+};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use serde::Deserialize;
+
+/// A list that may not have been read: `None` when the list was forbidden or
+/// not served, so checks never mistake "could not look" for "absent".
+pub type Listed<T> = Option<Vec<T>>;
+
+/// A ConfigMap or Secret reduced to its key names: values are dropped as
+/// soon as they are read so secret values never live past collection.
+#[derive(Debug, Clone, Default)]
+pub struct KeyedObject {
+    pub namespace: String,
+    pub name: String,
+    pub keys: BTreeSet<String>,
+}
+
+/// A ServiceAccount reduced to what the checks need.
+#[derive(Debug, Clone, Default)]
+pub struct AccountRef {
+    pub namespace: String,
+    pub name: String,
+}
+
+/// metrics.k8s.io/v1beta1 PodMetrics (not part of k8s-openapi).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PodMetrics {
+    pub metadata: ObjectMeta,
+    #[serde(default)]
+    pub containers: Vec<ContainerMetrics>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ContainerMetrics {
+    pub name: String,
+    #[serde(default)]
+    pub usage: BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>,
+}
+
+/// A check (or list) that could not run, with the reason shown to the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skip {
+    pub check: String,
+    pub reason: String,
+    /// False for things that are simply not installed (metrics API), which
+    /// are reported but do not make the run "partial" (exit 4).
+    pub partial: bool,
+}
+
+/// Key of a container whose previous log was fetched.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LogKey {
+    pub namespace: String,
+    pub pod: String,
+    pub container: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub now: jiff::Timestamp,
+    pub pods: Vec<Pod>,
+    pub events: Listed<Event>,
+    pub deployments: Listed<Deployment>,
+    pub replicasets: Listed<ReplicaSet>,
+    pub statefulsets: Listed<StatefulSet>,
+    pub daemonsets: Listed<DaemonSet>,
+    pub controller_revisions: Listed<ControllerRevision>,
+    pub services: Listed<Service>,
+    pub endpoints: Listed<Endpoints>,
+    pub pvcs: Listed<PersistentVolumeClaim>,
+    pub hpas: Listed<HorizontalPodAutoscaler>,
+    pub pdbs: Listed<PodDisruptionBudget>,
+    pub jobs: Listed<Job>,
+    pub cronjobs: Listed<CronJob>,
+    pub configmaps: Listed<KeyedObject>,
+    pub secrets: Listed<KeyedObject>,
+    pub service_accounts: Listed<AccountRef>,
+    pub nodes: Listed<Node>,
+    pub pod_metrics: Listed<PodMetrics>,
+    /// Tail of the previous container's log, already redacted.
+    pub logs: BTreeMap<LogKey, String>,
+    pub skipped: Vec<Skip>,
+    /// Lazily built lookups so checks stay linear on 5,000-pod namespaces.
+    pub index: Index,
+}
+
+#[derive(Debug, Default)]
+pub struct Index {
+    /// Owner of `pods[i]`.
+    owners: OnceLock<Vec<ObjectKey>>,
+    /// (kind, namespace, name) → positions in `events`.
+    events: OnceLock<HashMap<(String, String, String), Vec<usize>>>,
+}
+
+/// Borrow a listed vector as a slice (empty when not listed).
+pub fn items<T>(l: &Listed<T>) -> &[T] {
+    l.as_deref().unwrap_or(&[])
+}
+
+/// An object a finding points at.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectKey {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl ObjectKey {
+    pub fn new(kind: &str, namespace: &str, name: &str) -> Self {
+        ObjectKey {
+            kind: kind.to_string(),
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        }
+    }
+    /// `deployment/api` as kubectl takes it.
+    pub fn kubectl_ref(&self) -> String {
+        format!("{}/{}", self.kind.to_lowercase(), self.name)
+    }
+}
+
+pub fn ns(meta: &ObjectMeta) -> &str {
+    meta.namespace.as_deref().unwrap_or("")
+}
+pub fn name(meta: &ObjectMeta) -> &str {
+    meta.name.as_deref().unwrap_or("")
+}
+pub fn uid(meta: &ObjectMeta) -> &str {
+    meta.uid.as_deref().unwrap_or("")
+}
+
+pub fn controller_of(meta: &ObjectMeta) -> Option<&OwnerReference> {
+    let refs = meta.owner_references.as_deref()?;
+    refs.iter()
+        .find(|r| r.controller == Some(true))
+        .or_else(|| refs.first())
+}
+
+impl Snapshot {
+    /// The workload a pod belongs to, following Pod → ReplicaSet → Deployment.
+    /// Pods without a controller stand for themselves.
+    pub fn owner_of_pod(&self, pod: &Pod) -> ObjectKey {
+        let owners = self.owners();
+        // Pods are compared by address: callers pass pods from `self.pods`.
+        if let Some(i) = self.pods.iter().position(|p| std::ptr::eq(p, pod))
+            && let Some(o) = owners.get(i)
+        {
+            return o.clone();
+        }
+        let rs: HashMap<(&str, &str), &ReplicaSet> = HashMap::new();
+        resolve_owner(pod, &rs, self.replicasets.is_some())
+    }
+
+    fn owners(&self) -> &Vec<ObjectKey> {
+        self.index.owners.get_or_init(|| {
+            let rs: HashMap<(&str, &str), &ReplicaSet> = items(&self.replicasets)
+                .iter()
+                .map(|r| ((ns(&r.metadata), name(&r.metadata)), r))
+                .collect();
+            self.pods
+                .iter()
+                .map(|p| resolve_owner(p, &rs, self.replicasets.is_some()))
+                .collect()
+        })
+    }
+
+    /// Annotations of a namespaced object of one of the kinds triage reads.
+    pub fn annotations(&self, key: &ObjectKey) -> Option<&BTreeMap<String, String>> {
+        fn find<'a, T, F>(list: &'a [T], key: &ObjectKey, meta: F) -> Option<&'a ObjectMeta>
+        where
+            F: Fn(&'a T) -> &'a ObjectMeta,
+        {
+            list.iter().map(meta).find(|m| {
+                name(m) == key.name && (ns(m) == key.namespace || key.namespace.is_empty())
+            })
+        }
+        let meta = match key.kind.as_str() {
+            "Pod" => find(&self.pods, key, |o| &o.metadata),
+            "Deployment" => find(items(&self.deployments), key, |o| &o.metadata),
+            "ReplicaSet" => find(items(&self.replicasets), key, |o| &o.metadata),
+            "StatefulSet" => find(items(&self.statefulsets), key, |o| &o.metadata),
+            "DaemonSet" => find(items(&self.daemonsets), key, |o| &o.metadata),
+            "Service" => find(items(&self.services), key, |o| &o.metadata),
+            "PersistentVolumeClaim" => find(items(&self.pvcs), key, |o| &o.metadata),
+            "HorizontalPodAutoscaler" => find(items(&self.hpas), key, |o| &o.metadata),
+            "PodDisruptionBudget" => find(items(&self.pdbs), key, |o| &o.metadata),
+            "Job" => find(items(&self.jobs), key, |o| &o.metadata),
+            "CronJob" => find(items(&self.cronjobs), key, |o| &o.metadata),
+            "Node" => find(items(&self.nodes), key, |o| &o.metadata),
+            _ => None,
+        }?;
+        meta.annotations.as_ref()
+    }
+
+    pub fn pods_of<'a>(&'a self, owner: &'a ObjectKey) -> impl Iterator<Item = &'a Pod> + 'a {
+        self.pods
+            .iter()
+            .zip(self.owners().iter())
+            .filter(move |(_, o)| *o == owner)
+            .map(|(p, _)| p)
+    }
+
+    /// Events about one object.
+    pub fn events_for<'a>(
+        &'a self,
+        kind: &str,
+        namespace: &str,
+        obj_name: &str,
+    ) -> impl Iterator<Item = &'a Event> + 'a {
+        let index = self.index.events.get_or_init(|| {
+            let mut m: HashMap<(String, String, String), Vec<usize>> = HashMap::new();
+            for (i, e) in items(&self.events).iter().enumerate() {
+                let o = &e.involved_object;
+                let namespace = o
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| ns(&e.metadata).to_string());
+                m.entry((
+                    o.kind.clone().unwrap_or_default(),
+                    namespace,
+                    o.name.clone().unwrap_or_default(),
+                ))
+                .or_default()
+                .push(i);
+            }
+            m
+        });
+        let hits: &[usize] = index
+            .get(&(kind.to_string(), namespace.to_string(), obj_name.to_string()))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let events = items(&self.events);
+        hits.iter().filter_map(move |i| events.get(*i))
+    }
+
+    /// Number of workloads (controllers) seen, for the summary line.
+    pub fn workload_count(&self) -> usize {
+        items(&self.deployments).len()
+            + items(&self.statefulsets).len()
+            + items(&self.daemonsets).len()
+            + items(&self.jobs).len()
+            + items(&self.cronjobs).len()
+    }
+}
+
+fn resolve_owner(pod: &Pod, rs: &HashMap<(&str, &str), &ReplicaSet>, rs_listed: bool) -> ObjectKey {
+    let namespace = ns(&pod.metadata);
+    let Some(owner) = controller_of(&pod.metadata) else {
+        return ObjectKey::new("Pod", namespace, name(&pod.metadata));
+    };
+    if owner.kind == "ReplicaSet" {
+        let set = rs.get(&(namespace, owner.name.as_str()));
+        if let Some(dep) = set.and_then(|s| controller_of(&s.metadata))
+            && dep.kind == "Deployment"
+        {
+            return ObjectKey::new("Deployment", namespace, &dep.name);
+        }
+        // ReplicaSets not listed: the pod-template-hash suffix names the
+        // Deployment well enough for grouping.
+        if (set.is_none() || !rs_listed)
+            && let Some(hash) = pod
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("pod-template-hash"))
+            && let Some(dep) = owner.name.strip_suffix(&format!("-{hash}"))
+        {
+            return ObjectKey::new("Deployment", namespace, dep);
+        }
+    }
+    ObjectKey::new(&owner.kind, namespace, &owner.name)
+}
+
+/// Last time an event happened (series, lastTimestamp, eventTime, creation).
+pub fn event_time(e: &Event) -> Option<jiff::Timestamp> {
+    e.series
+        .as_ref()
+        .and_then(|s| s.last_observed_time.as_ref().map(|t| t.0))
+        .or_else(|| e.last_timestamp.as_ref().map(|t| t.0))
+        .or_else(|| e.event_time.as_ref().map(|t| t.0))
+        .or_else(|| e.metadata.creation_timestamp.as_ref().map(|t| t.0))
+}
+
+pub fn event_count(e: &Event) -> i32 {
+    e.series
+        .as_ref()
+        .and_then(|s| s.count)
+        .or(e.count)
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// Kubernetes quantities as plain numbers: memory in bytes, CPU in cores.
+pub mod quantity {
+    pub fn parse(q: &str) -> Option<f64> {
+        let q = q.trim();
+        let split = q
+            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
+            .unwrap_or(q.len());
+        let (num, suffix) = q.split_at(split);
+        let n: f64 = num.parse().ok()?;
+        let mult = match suffix {
+            "" => 1.0,
+            "n" => 1e-9,
+            "u" => 1e-6,
+            "m" => 1e-3,
+            "k" => 1e3,
+            "M" => 1e6,
+            "G" => 1e9,
+            "T" => 1e12,
+            "P" => 1e15,
+            "Ki" => 1024.0,
+            "Mi" => 1024.0 * 1024.0,
+            "Gi" => 1024.0 * 1024.0 * 1024.0,
+            "Ti" => 1024.0f64.powi(4),
+            "Pi" => 1024.0f64.powi(5),
+            s if s.starts_with(['e', 'E']) => 10f64.powf(s[1..].parse().ok()?),
+            _ => return None,
+        };
+        Some(n * mult)
+    }
+
+    /// Bytes in the binary units people write in manifests.
+    pub fn human_bytes(b: f64) -> String {
+        const UNITS: [&str; 4] = ["Ki", "Mi", "Gi", "Ti"];
+        let mut v = b;
+        let mut unit = "";
+        for u in UNITS {
+            if v < 1024.0 {
+                break;
+            }
+            v /= 1024.0;
+            unit = u;
+        }
+        if (v - v.round()).abs() < 0.05 {
+            format!("{}{unit}", v.round())
+        } else {
+            format!("{v:.1}{unit}")
+        }
+    }
+
+    pub fn human_cpu(cores: f64) -> String {
+        if cores < 1.0 {
+            format!("{}m", (cores * 1000.0).round())
+        } else {
+            format!("{cores:.2}")
+        }
+    }
+}
