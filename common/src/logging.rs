@@ -1,0 +1,58 @@
+//! Diagnostic logging to stderr with tracing: `-v` raises detail, `RUST_LOG` overrides.
+//! Stdout is never touched, so `-o json | jq` keeps working at any verbosity.
+
+use std::io::IsTerminal;
+
+use tracing_subscriber::EnvFilter;
+
+/// The default filter for a `-v` count: WARN, INFO (`-v`), DEBUG (`-vv`), TRACE (`-vvv`+).
+pub fn level_for(verbosity: u8) -> &'static str {
+    match verbosity {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    }
+}
+
+/// Install the global subscriber writing to stderr.
+///
+/// A non-empty, valid `RUST_LOG` replaces the `-v` level entirely. Calling this twice
+/// (tests) is harmless: the second call is ignored. Colour only when stderr is a terminal
+/// and `NO_COLOR` is unset.
+pub fn init(verbosity: u8) {
+    let from_env = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .and_then(|v| EnvFilter::try_new(v).ok());
+    let filter = from_env.unwrap_or_else(|| EnvFilter::new(level_for(verbosity)));
+    let ansi = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_target(verbosity >= 2)
+        .without_time()
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels() {
+        assert_eq!(level_for(0), "warn");
+        assert_eq!(level_for(1), "info");
+        assert_eq!(level_for(2), "debug");
+        assert_eq!(level_for(3), "trace");
+        assert_eq!(level_for(9), "trace");
+    }
+
+    #[test]
+    fn init_twice_is_fine() {
+        init(0);
+        init(2);
+    }
+}
