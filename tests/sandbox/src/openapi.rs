@@ -70,10 +70,9 @@ fn v2_path(item: &Value) -> Value {
             .and_then(Value::as_object)
             .and_then(|c| c.values().next())
             .and_then(|m| m.get("schema"))
+            && let Some(arr) = params.as_array_mut()
         {
-            if let Some(arr) = params.as_array_mut() {
-                arr.push(json!({"name": "body", "in": "body", "required": true, "schema": schema}));
-            }
+            arr.push(json!({"name": "body", "in": "body", "required": true, "schema": schema}));
         }
         op2.remove("requestBody");
         op2.insert("parameters".into(), params);
@@ -104,12 +103,11 @@ fn v2_params(params: &Value) -> Value {
     Value::Array(
         list.into_iter()
             .map(|mut p| {
-                if let Some(obj) = p.as_object_mut() {
-                    if let Some(schema) = obj.remove("schema") {
-                        if let Some(t) = schema.get("type") {
-                            obj.insert("type".into(), t.clone());
-                        }
-                    }
+                if let Some(obj) = p.as_object_mut()
+                    && let Some(schema) = obj.remove("schema")
+                    && let Some(t) = schema.get("type")
+                {
+                    obj.insert("type".into(), t.clone());
                 }
                 p
             })
