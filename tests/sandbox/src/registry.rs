@@ -115,64 +115,456 @@ const STATUS_SCALE: &[&str] = &["status", "scale"];
 const BUILTINS: &[Builtin] = &[
     // core/v1
     b("", "v1", "Binding", "bindings", true, NONE, NONE, NONE),
-    b("", "v1", "ConfigMap", "configmaps", true, &["cm"], NONE, NONE),
-    b("", "v1", "Endpoints", "endpoints", true, &["ep"], NONE, NONE),
+    b(
+        "",
+        "v1",
+        "ConfigMap",
+        "configmaps",
+        true,
+        &["cm"],
+        NONE,
+        NONE,
+    ),
+    b(
+        "",
+        "v1",
+        "Endpoints",
+        "endpoints",
+        true,
+        &["ep"],
+        NONE,
+        NONE,
+    ),
     b("", "v1", "Event", "events", true, &["ev"], NONE, NONE),
-    b("", "v1", "LimitRange", "limitranges", true, &["limits"], NONE, NONE),
-    b("", "v1", "Namespace", "namespaces", false, &["ns"], NONE, STATUS),
+    b(
+        "",
+        "v1",
+        "LimitRange",
+        "limitranges",
+        true,
+        &["limits"],
+        NONE,
+        NONE,
+    ),
+    b(
+        "",
+        "v1",
+        "Namespace",
+        "namespaces",
+        false,
+        &["ns"],
+        NONE,
+        STATUS,
+    ),
     b("", "v1", "Node", "nodes", false, &["no"], NONE, STATUS),
-    b("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true, &["pvc"], NONE, STATUS),
-    b("", "v1", "PersistentVolume", "persistentvolumes", false, &["pv"], NONE, STATUS),
-    b("", "v1", "Pod", "pods", true, &["po"], ALL, &["status", "log", "eviction", "exec", "proxy", "binding", "ephemeralcontainers"]),
-    b("", "v1", "PodTemplate", "podtemplates", true, NONE, NONE, NONE),
-    b("", "v1", "ReplicationController", "replicationcontrollers", true, &["rc"], ALL, STATUS_SCALE),
-    b("", "v1", "ResourceQuota", "resourcequotas", true, &["quota"], NONE, STATUS),
+    b(
+        "",
+        "v1",
+        "PersistentVolumeClaim",
+        "persistentvolumeclaims",
+        true,
+        &["pvc"],
+        NONE,
+        STATUS,
+    ),
+    b(
+        "",
+        "v1",
+        "PersistentVolume",
+        "persistentvolumes",
+        false,
+        &["pv"],
+        NONE,
+        STATUS,
+    ),
+    b(
+        "",
+        "v1",
+        "Pod",
+        "pods",
+        true,
+        &["po"],
+        ALL,
+        &[
+            "status",
+            "log",
+            "eviction",
+            "exec",
+            "proxy",
+            "binding",
+            "ephemeralcontainers",
+        ],
+    ),
+    b(
+        "",
+        "v1",
+        "PodTemplate",
+        "podtemplates",
+        true,
+        NONE,
+        NONE,
+        NONE,
+    ),
+    b(
+        "",
+        "v1",
+        "ReplicationController",
+        "replicationcontrollers",
+        true,
+        &["rc"],
+        ALL,
+        STATUS_SCALE,
+    ),
+    b(
+        "",
+        "v1",
+        "ResourceQuota",
+        "resourcequotas",
+        true,
+        &["quota"],
+        NONE,
+        STATUS,
+    ),
     b("", "v1", "Secret", "secrets", true, NONE, NONE, NONE),
-    b("", "v1", "ServiceAccount", "serviceaccounts", true, &["sa"], NONE, &["token"]),
-    b("", "v1", "Service", "services", true, &["svc"], ALL, &["status", "proxy"]),
+    b(
+        "",
+        "v1",
+        "ServiceAccount",
+        "serviceaccounts",
+        true,
+        &["sa"],
+        NONE,
+        &["token"],
+    ),
+    b(
+        "",
+        "v1",
+        "Service",
+        "services",
+        true,
+        &["svc"],
+        ALL,
+        &["status", "proxy"],
+    ),
     // apps/v1
-    b("apps", "v1", "ControllerRevision", "controllerrevisions", true, NONE, NONE, NONE),
-    b("apps", "v1", "DaemonSet", "daemonsets", true, &["ds"], ALL, STATUS),
-    b("apps", "v1", "Deployment", "deployments", true, &["deploy"], ALL, STATUS_SCALE),
-    b("apps", "v1", "ReplicaSet", "replicasets", true, &["rs"], ALL, STATUS_SCALE),
-    b("apps", "v1", "StatefulSet", "statefulsets", true, &["sts"], ALL, STATUS_SCALE),
+    b(
+        "apps",
+        "v1",
+        "ControllerRevision",
+        "controllerrevisions",
+        true,
+        NONE,
+        NONE,
+        NONE,
+    ),
+    b(
+        "apps",
+        "v1",
+        "DaemonSet",
+        "daemonsets",
+        true,
+        &["ds"],
+        ALL,
+        STATUS,
+    ),
+    b(
+        "apps",
+        "v1",
+        "Deployment",
+        "deployments",
+        true,
+        &["deploy"],
+        ALL,
+        STATUS_SCALE,
+    ),
+    b(
+        "apps",
+        "v1",
+        "ReplicaSet",
+        "replicasets",
+        true,
+        &["rs"],
+        ALL,
+        STATUS_SCALE,
+    ),
+    b(
+        "apps",
+        "v1",
+        "StatefulSet",
+        "statefulsets",
+        true,
+        &["sts"],
+        ALL,
+        STATUS_SCALE,
+    ),
     // autoscaling
-    b("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true, &["hpa"], ALL, STATUS),
-    b("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true, &["hpa"], ALL, STATUS),
+    b(
+        "autoscaling",
+        "v2",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        true,
+        &["hpa"],
+        ALL,
+        STATUS,
+    ),
+    b(
+        "autoscaling",
+        "v1",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        true,
+        &["hpa"],
+        ALL,
+        STATUS,
+    ),
     // batch/v1
-    b("batch", "v1", "CronJob", "cronjobs", true, &["cj"], ALL, STATUS),
+    b(
+        "batch",
+        "v1",
+        "CronJob",
+        "cronjobs",
+        true,
+        &["cj"],
+        ALL,
+        STATUS,
+    ),
     b("batch", "v1", "Job", "jobs", true, NONE, ALL, STATUS),
     // policy/v1
-    b("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true, &["pdb"], NONE, STATUS),
+    b(
+        "policy",
+        "v1",
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        true,
+        &["pdb"],
+        NONE,
+        STATUS,
+    ),
     // networking
-    b("networking.k8s.io", "v1", "Ingress", "ingresses", true, &["ing"], NONE, STATUS),
-    b("networking.k8s.io", "v1", "IngressClass", "ingressclasses", false, NONE, NONE, NONE),
-    b("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true, &["netpol"], NONE, NONE),
+    b(
+        "networking.k8s.io",
+        "v1",
+        "Ingress",
+        "ingresses",
+        true,
+        &["ing"],
+        NONE,
+        STATUS,
+    ),
+    b(
+        "networking.k8s.io",
+        "v1",
+        "IngressClass",
+        "ingressclasses",
+        false,
+        NONE,
+        NONE,
+        NONE,
+    ),
+    b(
+        "networking.k8s.io",
+        "v1",
+        "NetworkPolicy",
+        "networkpolicies",
+        true,
+        &["netpol"],
+        NONE,
+        NONE,
+    ),
     // discovery
-    b("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true, NONE, NONE, NONE),
+    b(
+        "discovery.k8s.io",
+        "v1",
+        "EndpointSlice",
+        "endpointslices",
+        true,
+        NONE,
+        NONE,
+        NONE,
+    ),
     // events
-    b("events.k8s.io", "v1", "Event", "events", true, &["ev"], NONE, NONE),
+    b(
+        "events.k8s.io",
+        "v1",
+        "Event",
+        "events",
+        true,
+        &["ev"],
+        NONE,
+        NONE,
+    ),
     // storage
-    b("storage.k8s.io", "v1", "StorageClass", "storageclasses", false, &["sc"], NONE, NONE),
-    b("storage.k8s.io", "v1", "CSIDriver", "csidrivers", false, NONE, NONE, NONE),
-    b("storage.k8s.io", "v1", "VolumeAttachment", "volumeattachments", false, NONE, NONE, STATUS),
+    b(
+        "storage.k8s.io",
+        "v1",
+        "StorageClass",
+        "storageclasses",
+        false,
+        &["sc"],
+        NONE,
+        NONE,
+    ),
+    b(
+        "storage.k8s.io",
+        "v1",
+        "CSIDriver",
+        "csidrivers",
+        false,
+        NONE,
+        NONE,
+        NONE,
+    ),
+    b(
+        "storage.k8s.io",
+        "v1",
+        "VolumeAttachment",
+        "volumeattachments",
+        false,
+        NONE,
+        NONE,
+        STATUS,
+    ),
     // rbac
-    b("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", false, NONE, NONE, NONE),
-    b("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", false, NONE, NONE, NONE),
-    b("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", true, NONE, NONE, NONE),
-    b("rbac.authorization.k8s.io", "v1", "Role", "roles", true, NONE, NONE, NONE),
+    b(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        false,
+        NONE,
+        NONE,
+        NONE,
+    ),
+    b(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRole",
+        "clusterroles",
+        false,
+        NONE,
+        NONE,
+        NONE,
+    ),
+    b(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "RoleBinding",
+        "rolebindings",
+        true,
+        NONE,
+        NONE,
+        NONE,
+    ),
+    b(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "Role",
+        "roles",
+        true,
+        NONE,
+        NONE,
+        NONE,
+    ),
     // coordination, scheduling
-    b("coordination.k8s.io", "v1", "Lease", "leases", true, NONE, NONE, NONE),
-    b("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", false, &["pc"], NONE, NONE),
+    b(
+        "coordination.k8s.io",
+        "v1",
+        "Lease",
+        "leases",
+        true,
+        NONE,
+        NONE,
+        NONE,
+    ),
+    b(
+        "scheduling.k8s.io",
+        "v1",
+        "PriorityClass",
+        "priorityclasses",
+        false,
+        &["pc"],
+        NONE,
+        NONE,
+    ),
     // CRDs themselves
-    b("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", false, &["crd", "crds"], &["api-extensions"], STATUS),
+    b(
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        false,
+        &["crd", "crds"],
+        &["api-extensions"],
+        STATUS,
+    ),
     // authorization: create-only reviews (kubectl auth can-i)
-    Builtin { verbs: CREATE_ONLY, ..b("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", false, NONE, NONE, NONE) },
-    Builtin { verbs: CREATE_ONLY, ..b("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", false, NONE, NONE, NONE) },
-    Builtin { verbs: CREATE_ONLY, ..b("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews", false, NONE, NONE, NONE) },
+    Builtin {
+        verbs: CREATE_ONLY,
+        ..b(
+            "authorization.k8s.io",
+            "v1",
+            "SelfSubjectAccessReview",
+            "selfsubjectaccessreviews",
+            false,
+            NONE,
+            NONE,
+            NONE,
+        )
+    },
+    Builtin {
+        verbs: CREATE_ONLY,
+        ..b(
+            "authorization.k8s.io",
+            "v1",
+            "SelfSubjectRulesReview",
+            "selfsubjectrulesreviews",
+            false,
+            NONE,
+            NONE,
+            NONE,
+        )
+    },
+    Builtin {
+        verbs: CREATE_ONLY,
+        ..b(
+            "authorization.k8s.io",
+            "v1",
+            "SubjectAccessReview",
+            "subjectaccessreviews",
+            false,
+            NONE,
+            NONE,
+            NONE,
+        )
+    },
     // metrics-server's aggregated API (read-only)
-    Builtin { verbs: READ_ONLY, ..b("metrics.k8s.io", "v1beta1", "NodeMetrics", "nodes", false, NONE, NONE, NONE) },
-    Builtin { verbs: READ_ONLY, ..b("metrics.k8s.io", "v1beta1", "PodMetrics", "pods", true, NONE, NONE, NONE) },
+    Builtin {
+        verbs: READ_ONLY,
+        ..b(
+            "metrics.k8s.io",
+            "v1beta1",
+            "NodeMetrics",
+            "nodes",
+            false,
+            NONE,
+            NONE,
+            NONE,
+        )
+    },
+    Builtin {
+        verbs: READ_ONLY,
+        ..b(
+            "metrics.k8s.io",
+            "v1beta1",
+            "PodMetrics",
+            "pods",
+            true,
+            NONE,
+            NONE,
+            NONE,
+        )
+    },
 ];
 
 /// The table of servable types.
@@ -212,7 +604,9 @@ impl Registry {
 
     /// Adds the served versions of a CustomResourceDefinition (apiextensions.k8s.io/v1).
     pub fn add_crd(&mut self, crd: &Value) -> Result<(), String> {
-        let spec = crd.get("spec").ok_or("CustomResourceDefinition has no spec")?;
+        let spec = crd
+            .get("spec")
+            .ok_or("CustomResourceDefinition has no spec")?;
         let group = str_at(spec, &["group"]).ok_or("CRD spec.group is missing")?;
         let names = spec.get("names").ok_or("CRD spec.names is missing")?;
         let kind = str_at(names, &["kind"]).ok_or("CRD spec.names.kind is missing")?;
@@ -223,13 +617,21 @@ impl Registry {
         let namespaced = match str_at(spec, &["scope"]) {
             Some("Namespaced") => true,
             Some("Cluster") => false,
-            other => return Err(format!("CRD spec.scope must be Namespaced or Cluster, got {other:?}")),
+            other => {
+                return Err(format!(
+                    "CRD spec.scope must be Namespaced or Cluster, got {other:?}"
+                ));
+            }
         };
         let strings = |key: &str| -> Vec<String> {
             names
                 .get(key)
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let versions = spec
@@ -268,11 +670,26 @@ impl Registry {
                     .unwrap_or_default(),
                 custom: true,
             };
-            self.types
-                .retain(|t| !(t.group == rt.group && t.version == rt.version && t.plural == rt.plural));
+            self.types.retain(|t| {
+                !(t.group == rt.group && t.version == rt.version && t.plural == rt.plural)
+            });
             self.types.push(rt);
         }
         Ok(())
+    }
+
+    /// Stops serving a deleted CustomResourceDefinition's kinds.
+    pub fn remove_crd(&mut self, crd: &Value) {
+        let group = crd
+            .pointer("/spec/group")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let plural = crd
+            .pointer("/spec/names/plural")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        self.types
+            .retain(|t| !(t.custom && t.group == group && t.plural == plural));
     }
 
     pub fn all(&self) -> &[ResourceType] {
@@ -349,11 +766,18 @@ mod tests {
         let pods = r.by_plural("", "v1", "pods").expect("pods");
         assert_eq!(pods.kind, "Pod");
         assert!(pods.namespaced && pods.has_subresource("log"));
-        assert_eq!(r.by_kind("apps/v1", "Deployment").map(|t| t.plural.as_str()), Some("deployments"));
+        assert_eq!(
+            r.by_kind("apps/v1", "Deployment")
+                .map(|t| t.plural.as_str()),
+            Some("deployments")
+        );
         assert_eq!(r.by_kind("v1", "Node").map(|t| t.namespaced), Some(false));
         assert_eq!(r.groups()[0], ("".to_string(), vec!["v1".to_string()]));
         let autoscaling = r.groups().into_iter().find(|(g, _)| g == "autoscaling");
-        assert_eq!(autoscaling.map(|(_, v)| v), Some(vec!["v2".to_string(), "v1".to_string()]));
+        assert_eq!(
+            autoscaling.map(|(_, v)| v),
+            Some(vec!["v2".to_string(), "v1".to_string()])
+        );
     }
 
     #[test]
@@ -371,11 +795,16 @@ mod tests {
                 ]}
         });
         r.add_crd(&crd).expect("valid CRD");
-        let t = r.by_plural("cert-manager.io", "v1", "certificates").expect("served");
+        let t = r
+            .by_plural("cert-manager.io", "v1", "certificates")
+            .expect("served");
         assert!(t.custom && t.has_subresource("status"));
         assert_eq!(t.short_names, vec!["cert"]);
         assert_eq!(t.printer_columns.len(), 1);
-        assert!(r.by_plural("cert-manager.io", "v1alpha1", "certificates").is_none());
+        assert!(
+            r.by_plural("cert-manager.io", "v1alpha1", "certificates")
+                .is_none()
+        );
         assert!(r.add_crd(&json!({"spec": {"group": "x"}})).is_err());
     }
 }

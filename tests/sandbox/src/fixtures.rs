@@ -1,0 +1,305 @@
+//! Fixture loading: YAML files → registry (CRDs), store (objects), users,
+//! pod logs and faults. Fills the metadata a real server would have set and
+//! resolves relative times (`now-5m`) against the server's start.
+
+use crate::faults::Fault;
+use crate::http::auth::User;
+use crate::logs::PodLogs;
+use crate::meta::fill_create_metadata;
+use crate::registry::Registry;
+use crate::store::{Store, meta_str, res_key};
+use regex::Regex;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// Everything fixtures define.
+pub struct Loaded {
+    pub registry: Registry,
+    pub store: Store,
+    pub users: Vec<User>,
+    pub logs: PodLogs,
+    pub faults: Vec<Fault>,
+}
+
+const SANDBOX_API: &str = "sandbox.test/v1";
+/// Namespaces every real cluster has.
+const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+
+struct Doc {
+    file: PathBuf,
+    value: Value,
+}
+
+/// Files under `path` in name order (a file is itself).
+fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if meta.is_file() {
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            collect_files(&p, out)?;
+        } else if p
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e == "yaml" || e == "yml")
+        {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Parses one file into its non-empty documents, `kind: List` expanded.
+fn parse_file(file: &Path, docs: &mut Vec<Doc>) -> Result<(), String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let values: Vec<Value> = serde_saphyr::from_multiple(&text).map_err(|e| {
+        let line = e.location().map(|l| l.line()).unwrap_or(1);
+        let msg = e.to_string();
+        // The library's message may carry its own location and snippet; keep the first line.
+        let mut msg = msg.lines().next().unwrap_or("invalid YAML").trim();
+        msg = msg.strip_prefix("error: ").unwrap_or(msg);
+        if msg.starts_with("line ") {
+            msg = msg.split_once(": ").map_or(msg, |(_, rest)| rest);
+        }
+        format!("{}:{line}: {msg}", file.display())
+    })?;
+    for (i, value) in values.into_iter().enumerate() {
+        if value.is_null() {
+            continue;
+        }
+        if !value.is_object() {
+            return Err(format!(
+                "{}: document {} is not a mapping",
+                file.display(),
+                i + 1
+            ));
+        }
+        let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
+        if kind == "List"
+            || (kind.ends_with("List") && value.get("items").is_some_and(Value::is_array))
+        {
+            if let Some(items) = value.get("items").and_then(Value::as_array) {
+                for item in items {
+                    docs.push(Doc {
+                        file: file.to_path_buf(),
+                        value: item.clone(),
+                    });
+                }
+            }
+        } else {
+            docs.push(Doc {
+                file: file.to_path_buf(),
+                value,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Replaces every string exactly matching `now([+-]N[smhd])?` with a timestamp.
+pub fn resolve_times(v: &mut Value, re: &Regex, now: jiff::Timestamp) {
+    match v {
+        Value::String(s) => {
+            if let Some(c) = re.captures(s) {
+                let offset = match (c.get(1), c.get(2), c.get(3)) {
+                    (Some(sign), Some(n), Some(unit)) => {
+                        let n: i64 = n.as_str().parse().unwrap_or(0);
+                        let secs = n * match unit.as_str() {
+                            "m" => 60,
+                            "h" => 3600,
+                            "d" => 86_400,
+                            _ => 1,
+                        };
+                        if sign.as_str() == "-" { -secs } else { secs }
+                    }
+                    _ => 0,
+                };
+                let ts = jiff::Timestamp::from_second(now.as_second() + offset).unwrap_or(now);
+                *s = crate::meta::rfc3339(ts);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| resolve_times(x, re, now)),
+        Value::Object(m) => m.values_mut().for_each(|x| resolve_times(x, re, now)),
+        _ => {}
+    }
+}
+
+pub fn time_regex() -> Regex {
+    // Literal pattern, checked by the unit tests.
+    Regex::new(r"^now(?:([+-])(\d+)([smhd]))?$").unwrap_or_else(|_| unreachable_regex())
+}
+
+fn unreachable_regex() -> Regex {
+    // `Regex::new` on a constant cannot fail at run time once the tests pass;
+    // this fallback matches nothing instead of panicking.
+    Regex::new(r"[^\s\S]").unwrap_or_else(|_| std::process::abort())
+}
+
+/// Loads every fixture under `paths`. Errors are one line: `<file>[:<line>]: <message>`.
+pub fn load(
+    paths: &[PathBuf],
+    extra_faults: &[String],
+    now: jiff::Timestamp,
+) -> Result<Loaded, String> {
+    let mut files = Vec::new();
+    for p in paths {
+        collect_files(p, &mut files)?;
+    }
+    let mut docs = Vec::new();
+    for f in &files {
+        parse_file(f, &mut docs)?;
+    }
+    let re = time_regex();
+    for d in &mut docs {
+        resolve_times(&mut d.value, &re, now);
+    }
+
+    let mut registry = Registry::builtin();
+    let mut users = Vec::new();
+    let mut logs = PodLogs::default();
+    let mut faults = Vec::new();
+    for spec in extra_faults {
+        faults.push(Fault::parse(spec)?);
+    }
+    let at = |d: &Doc, e: String| format!("{}: {e}", d.file.display());
+    // CRDs first so custom resources load whatever the file order.
+    for d in &docs {
+        if d.value.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition") {
+            registry.add_crd(&d.value).map_err(|e| at(d, e))?;
+        }
+    }
+    let store = Store::new();
+    let mut namespaces = BTreeSet::new();
+    store.write(false, |txn| -> Result<(), String> {
+        for d in docs {
+            let api_version = d
+                .value
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let kind = d
+                .value
+                .get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            if api_version == SANDBOX_API {
+                match kind.as_str() {
+                    "PodLogs" => logs.add(&d.value).map_err(|e| at(&d, e))?,
+                    "User" => users.push(User::from_fixture(&d.value).map_err(|e| at(&d, e))?),
+                    "Fault" => {
+                        let spec = fault_spec(&d.value).map_err(|e| at(&d, e))?;
+                        faults.push(Fault::parse(&spec).map_err(|e| at(&d, e))?);
+                    }
+                    other => {
+                        return Err(at(
+                            &d,
+                            format!("unknown sandbox kind {other:?} (PodLogs, User, Fault)"),
+                        ));
+                    }
+                }
+                continue;
+            }
+            let rt = registry.by_kind(&api_version, &kind).ok_or_else(|| {
+                at(
+                    &d,
+                    format!("unknown apiVersion/kind {api_version:?}/{kind:?}"),
+                )
+            })?;
+            if meta_str(&d.value, "name").is_empty() {
+                return Err(at(&d, format!("{kind} without metadata.name")));
+            }
+            let mut obj = d.value;
+            let ns = if rt.namespaced {
+                let ns = meta_str(&obj, "namespace");
+                Some(if ns.is_empty() {
+                    "default".to_string()
+                } else {
+                    ns.to_string()
+                })
+            } else {
+                None
+            };
+            if let Some(ns) = &ns {
+                namespaces.insert(ns.clone());
+            }
+            fill_create_metadata(&mut obj, ns.as_deref(), now);
+            if rt.kind == "Namespace" && obj.pointer("/status/phase").is_none() {
+                obj["status"] = json!({"phase": "Active"});
+            }
+            txn.put(&res_key(&rt.group, &rt.plural), obj);
+        }
+        // Namespaces referenced but not defined exist, Active, as in a cluster.
+        for ns in SYSTEM_NAMESPACES
+            .iter()
+            .map(|s| s.to_string())
+            .chain(namespaces)
+        {
+            if txn.get("/namespaces", "", &ns).is_none() {
+                let mut obj = json!({"apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}},
+                    "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}});
+                fill_create_metadata(&mut obj, None, now);
+                txn.put("/namespaces", obj);
+            }
+        }
+        Ok(())
+    })?;
+    store.seal_initial();
+    Ok(Loaded {
+        registry,
+        store,
+        users,
+        logs,
+        faults,
+    })
+}
+
+/// A `Fault` fixture: `spec` is either the SPEC string or a map of the same keys.
+fn fault_spec(doc: &Value) -> Result<String, String> {
+    match doc.get("spec") {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Object(m)) => Ok(m
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => format!("{k}={s}"),
+                Value::Array(a) => format!(
+                    "{k}={}",
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join("|")
+                ),
+                other => format!("{k}={other}"),
+            })
+            .collect::<Vec<_>>()
+            .join(",")),
+        _ => Err("Fault needs spec (a SPEC string or a map of its keys)".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_times() {
+        let now = jiff::Timestamp::from_second(1_700_000_000).expect("ts");
+        let mut v = json!({"a": "now-5m", "b": ["now", "now+1d"], "c": "nowhere", "d": "now-2h"});
+        resolve_times(&mut v, &time_regex(), now);
+        assert_eq!(v["a"], "2023-11-14T22:08:20Z");
+        assert_eq!(v["b"][0], "2023-11-14T22:13:20Z");
+        assert_eq!(v["b"][1], "2023-11-15T22:13:20Z");
+        assert_eq!(v["c"], "nowhere");
+        assert_eq!(v["d"], "2023-11-14T20:13:20Z");
+    }
+}

@@ -1,0 +1,1055 @@
+//! The verbs: get, list, create, update, patch, delete, deletecollection and
+//! the subresources (status, scale, log, eviction), plus access reviews,
+//! discovery and OpenAPI endpoints. Semantics follow the real API server's
+//! generic registry (rv preconditions, immutable metadata, status split).
+
+use super::auth::{self, Attributes, Identity};
+use super::negotiate::{Format, Offer, include_object, negotiate};
+use super::routing::{ResourceRequest, Route};
+use super::{Body, Query, State, error_response, json_bytes, json_response, watch};
+use crate::error::{ApiError, success_status};
+use crate::gc::{self, Propagation};
+use crate::logs::LogQuery;
+use crate::meta::{fill_create_metadata, metadata_mut, rfc3339};
+use crate::patch::{self, PatchType};
+use crate::registry::ResourceType;
+use crate::selectors::{FieldSelector, LabelSelector};
+use crate::store::{ListQuery, Txn, meta_str, res_key};
+use crate::{discovery, openapi, table};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+fn now() -> jiff::Timestamp {
+    jiff::Timestamp::now()
+}
+
+fn header(req: &Request<Incoming>, name: hyper::header::HeaderName) -> Option<String> {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+pub async fn dispatch(
+    state: Arc<State>,
+    req: Request<Incoming>,
+    route: Route,
+    q: Query,
+    who: Identity,
+) -> Response<Body> {
+    let accept = header(&req, hyper::header::ACCEPT);
+    let plain = |v: Option<Value>| -> Response<Body> {
+        match (negotiate(accept.as_deref(), Offer::Plain), v) {
+            (None, _) => error_response(&not_acceptable()),
+            (_, None) => error_response(&ApiError::no_route()),
+            (Some(_), Some(v)) => json_response(200, &v),
+        }
+    };
+    let discovery_doc = |legacy: bool, fallback: Value| -> Response<Body> {
+        match negotiate(accept.as_deref(), Offer::Discovery) {
+            None => error_response(&not_acceptable()),
+            Some(Format::AggregatedDiscovery) => {
+                let doc = discovery::aggregated_discovery(&state.registry(), legacy);
+                json_bytes(
+                    200,
+                    discovery::AGGREGATED_CONTENT_TYPE,
+                    serde_json::to_vec(&doc).unwrap_or_default(),
+                )
+            }
+            Some(_) => json_response(200, &fallback),
+        }
+    };
+    match route {
+        Route::Health => {
+            let mut r = Response::new(super::full("ok"));
+            r.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            r
+        }
+        Route::Version => plain(Some(discovery::version())),
+        Route::CoreVersions => discovery_doc(true, discovery::core_api_versions(&state.address)),
+        Route::Groups => {
+            let list = discovery::api_group_list(&state.registry());
+            discovery_doc(false, list)
+        }
+        Route::Group(g) => plain(discovery::api_group(&state.registry(), &g)),
+        Route::ResourceList(g, v) => plain(discovery::api_resource_list(&state.registry(), &g, &v)),
+        Route::OpenApiV2 => plain(Some(openapi::v2(&state.registry()))),
+        Route::OpenApiV3Index => plain(Some(openapi::v3_index(&state.registry()))),
+        Route::OpenApiV3(p) => plain(openapi::v3_document(&state.registry(), &p)),
+        Route::NotFound => error_response(&ApiError::no_route()),
+        Route::MethodNotAllowed => error_response(&ApiError::method_not_allowed(
+            "the server does not allow this method on the requested resource",
+        )),
+        Route::Resource(r) => match resource(state, req, r, q, who, accept).await {
+            Ok(resp) => resp,
+            Err(e) => error_response(&e),
+        },
+    }
+}
+
+fn not_acceptable() -> ApiError {
+    ApiError::not_acceptable(
+        "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf",
+    )
+}
+
+/// Everything one resource request needs after routing.
+struct Ctx {
+    state: Arc<State>,
+    rt: ResourceType,
+    r: ResourceRequest,
+    q: Query,
+    format: Format,
+    who: Identity,
+    dry_run: bool,
+}
+
+impl Ctx {
+    fn res(&self) -> String {
+        res_key(&self.rt.group, &self.rt.plural)
+    }
+
+    fn not_found(&self) -> ApiError {
+        ApiError::not_found(&self.rt.group, &self.rt.plural, &self.r.name)
+    }
+}
+
+async fn resource(
+    state: Arc<State>,
+    req: Request<Incoming>,
+    r: ResourceRequest,
+    q: Query,
+    who: Identity,
+    accept: Option<String>,
+) -> Result<Response<Body>, ApiError> {
+    let rt = state
+        .registry()
+        .by_plural(&r.group, &r.version, &r.plural)
+        .cloned()
+        .ok_or_else(ApiError::no_route)?;
+    if (!rt.namespaced && !r.namespace.is_empty())
+        || (rt.namespaced
+            && r.namespace.is_empty()
+            && !matches!(r.verb, "list" | "watch" | "create"))
+        || (!r.subresource.is_empty() && !rt.has_subresource(&r.subresource))
+    {
+        return Err(ApiError::no_route());
+    }
+    if r.subresource.is_empty() && !rt.verbs.iter().any(|v| v == r.verb) {
+        return Err(ApiError::method_not_allowed(format!(
+            "{} is not supported on {}",
+            r.verb,
+            rt.qualified_plural()
+        )));
+    }
+    let attrs = Attributes {
+        verb: r.verb.to_string(),
+        group: r.group.clone(),
+        resource: r.plural.clone(),
+        subresource: r.subresource.clone(),
+        namespace: r.namespace.clone(),
+        name: r.name.clone(),
+    };
+    if !auth::allowed(&who, &attrs) {
+        return Err(auth::forbidden(&who, &attrs));
+    }
+    let format = if r.subresource == "log" {
+        Format::Json
+    } else {
+        negotiate(accept.as_deref(), Offer::Resource).ok_or_else(not_acceptable)?
+    };
+    let content_type = header(&req, hyper::header::CONTENT_TYPE).unwrap_or_default();
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| ApiError::bad_request(format!("reading the request body: {e}")))?
+        .to_bytes();
+    let dry_run = match q.get("dryRun") {
+        None | Some("") => false,
+        Some("All") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "dryRun: Unsupported value: \"{other}\": supported values: \"All\""
+            )));
+        }
+    };
+    let mut ctx = Ctx {
+        state,
+        rt,
+        r,
+        q,
+        format,
+        who,
+        dry_run,
+    };
+    if ctx.r.plural == "namespaces" && ctx.r.verb == "create" {
+        ctx.r.namespace.clear();
+    }
+    match (ctx.r.verb, ctx.r.subresource.as_str()) {
+        ("watch", _) => watch::respond(
+            &ctx.state,
+            &ctx.rt,
+            list_query(&ctx.r, &ctx.q)?,
+            &ctx.q,
+            ctx.format,
+        ),
+        ("list", _) => list(&ctx),
+        ("get", "log") => pod_log(&ctx),
+        ("get", "scale") => get_scale(&ctx),
+        ("get", "" | "status") => {
+            let obj = ctx
+                .state
+                .store
+                .get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
+                .ok_or_else(|| ctx.not_found())?;
+            Ok(render(&ctx, 200, obj))
+        }
+        ("create", "") if ctx.rt.group == "authorization.k8s.io" => review(&ctx, &body),
+        ("create", "") => create(&ctx, &body),
+        ("create", "eviction") => evict(&ctx),
+        ("update" | "patch", "scale") => write_scale(&ctx, &content_type, &body),
+        ("update", "" | "status") => update(&ctx, &body),
+        ("patch", "" | "status") => patch_object(&ctx, &content_type, &body),
+        ("delete", "") => delete(&ctx, &body),
+        ("deletecollection", "") => delete_collection(&ctx, &body),
+        _ => Err(ApiError::method_not_allowed(format!(
+            "{} {}/{} is not supported by kube-sandbox",
+            ctx.r.verb, ctx.r.plural, ctx.r.subresource
+        ))),
+    }
+}
+
+pub fn list_query(r: &ResourceRequest, q: &Query) -> Result<ListQuery, ApiError> {
+    Ok(ListQuery {
+        namespace: Some(r.namespace.clone()).filter(|n| !n.is_empty()),
+        labels: LabelSelector::parse(q.get("labelSelector").unwrap_or(""))?,
+        fields: FieldSelector::parse(q.get("fieldSelector").unwrap_or(""))?,
+        limit: match q.get("limit") {
+            Some(l) if !l.is_empty() => Some(
+                l.parse()
+                    .map_err(|_| ApiError::bad_request(format!("invalid limit: {l:?}")))?,
+            ),
+            _ => None,
+        },
+        continue_token: q.get("continue").map(str::to_string),
+    })
+}
+
+/// The object as served under the requested group/version.
+pub fn for_version(rt: &ResourceType, mut obj: Value) -> Value {
+    if let Some(m) = obj.as_object_mut() {
+        m.insert("apiVersion".into(), json!(rt.api_version()));
+        m.insert("kind".into(), json!(rt.kind));
+    }
+    obj
+}
+
+pub fn partial(obj: &Value) -> Value {
+    json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj.get("metadata").cloned().unwrap_or(json!({}))})
+}
+
+/// One object in the negotiated format (JSON, Table or PartialObjectMetadata).
+pub fn encode_object(
+    state: &State,
+    rt: &ResourceType,
+    obj: Value,
+    format: Format,
+    q: &Query,
+) -> Value {
+    let obj = for_version(rt, obj);
+    match format {
+        Format::Table => {
+            let _ = state;
+            let rv = meta_str(&obj, "resourceVersion").to_string();
+            table::to_table(
+                rt,
+                &[obj],
+                json!({"resourceVersion": rv}),
+                include_object(q.get("includeObject")),
+                now(),
+            )
+        }
+        Format::PartialMetadata => partial(&obj),
+        Format::Json | Format::AggregatedDiscovery => obj,
+    }
+}
+
+fn render(ctx: &Ctx, code: u16, obj: Value) -> Response<Body> {
+    json_response(
+        code,
+        &encode_object(&ctx.state, &ctx.rt, obj, ctx.format, &ctx.q),
+    )
+}
+
+fn list(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
+    let lq = list_query(&ctx.r, &ctx.q)?;
+    let page = ctx.state.store.list(&ctx.res(), &lq)?;
+    let mut meta = json!({"resourceVersion": page.rv.to_string()});
+    if let Some(c) = page.continue_token {
+        meta["continue"] = json!(c);
+    }
+    if let Some(n) = page.remaining {
+        meta["remainingItemCount"] = json!(n);
+    }
+    let items: Vec<Value> = page
+        .items
+        .into_iter()
+        .map(|o| for_version(&ctx.rt, o))
+        .collect();
+    let doc = match ctx.format {
+        Format::Table => table::to_table(
+            &ctx.rt,
+            &items,
+            meta,
+            include_object(ctx.q.get("includeObject")),
+            now(),
+        ),
+        Format::PartialMetadata => {
+            json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+            "metadata": meta, "items": items.iter().map(partial).collect::<Vec<_>>()})
+        }
+        _ => {
+            json!({"kind": ctx.rt.list_kind(), "apiVersion": ctx.rt.api_version(), "metadata": meta, "items": items})
+        }
+    };
+    Ok(json_response(200, &doc))
+}
+
+fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+    let v: Value = serde_json::from_slice(body).or_else(|e| {
+        // kubectl sends JSON; other clients may send YAML.
+        std::str::from_utf8(body)
+            .ok()
+            .and_then(|t| serde_saphyr::from_str::<Value>(t).ok())
+            .filter(Value::is_object)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("the body of the request could not be decoded: {e}"))
+            })
+    })?;
+    if !v.is_object() {
+        return Err(ApiError::bad_request(
+            "the body of the request must be a JSON object",
+        ));
+    }
+    Ok(v)
+}
+
+const NAME_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+fn valid_name(rt: &ResourceType, name: &str) -> bool {
+    let rbac = rt.group == "rbac.authorization.k8s.io";
+    name.len() <= 253
+        && name.bytes().all(|c| {
+            c.is_ascii_lowercase()
+                || c.is_ascii_digit()
+                || c == b'-'
+                || c == b'.'
+                || (rbac && c == b':')
+        })
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .last()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+}
+
+/// Create inside a write: name generation, namespace checks, server metadata.
+fn create_in(
+    txn: &mut Txn<'_>,
+    ctx: &Ctx,
+    mut obj: Value,
+    ts: jiff::Timestamp,
+) -> Result<Value, ApiError> {
+    let rt = &ctx.rt;
+    if let Some(k) = obj.get("kind").and_then(Value::as_str) {
+        if k != rt.kind {
+            return Err(ApiError::bad_request(format!(
+                "the kind of the provided object ({k}) does not match the resource ({})",
+                rt.kind
+            )));
+        }
+    }
+    let body_ns = meta_str(&obj, "namespace").to_string();
+    let ns = if rt.namespaced {
+        let path_ns = if ctx.r.namespace.is_empty() {
+            body_ns.clone()
+        } else {
+            ctx.r.namespace.clone()
+        };
+        if !body_ns.is_empty() && body_ns != path_ns {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        if path_ns.is_empty() {
+            return Err(ApiError::no_route());
+        }
+        if txn.get("/namespaces", "", &path_ns).is_none() {
+            return Err(ApiError::not_found("", "namespaces", &path_ns));
+        }
+        Some(path_ns)
+    } else {
+        None
+    };
+    let meta =
+        metadata_mut(&mut obj).ok_or_else(|| ApiError::bad_request("object has no metadata"))?;
+    if meta
+        .get("resourceVersion")
+        .and_then(Value::as_str)
+        .is_some_and(|s| !s.is_empty())
+    {
+        return Err(ApiError::bad_request(
+            "resourceVersion should not be set on objects to be created",
+        ));
+    }
+    for k in [
+        "uid",
+        "creationTimestamp",
+        "generation",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "resourceVersion",
+    ] {
+        meta.remove(k);
+    }
+    let mut name = meta
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    if name.is_empty() {
+        let prefix = meta
+            .get("generateName")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if prefix.is_empty() {
+            return Err(ApiError::invalid(
+                &rt.group,
+                &rt.kind,
+                "",
+                "metadata.name",
+                "Required value: name or generateName is required",
+            ));
+        }
+        let suffix: String = (0..5)
+            .map(|_| NAME_CHARS[rand::random_range(0..NAME_CHARS.len())] as char)
+            .collect();
+        name = format!("{prefix}{suffix}");
+        meta.insert("name".into(), json!(name));
+    }
+    if !valid_name(rt, &name) {
+        return Err(ApiError::invalid(
+            &rt.group,
+            &rt.kind,
+            &name,
+            "metadata.name",
+            &format!(
+                "Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+            ),
+        ));
+    }
+    if txn
+        .get(&ctx.res(), ns.as_deref().unwrap_or(""), &name)
+        .is_some()
+    {
+        return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
+    }
+    fill_create_metadata(&mut obj, ns.as_deref(), ts);
+    let mut obj = for_version(rt, obj);
+    match rt.kind.as_str() {
+        "Namespace" => {
+            obj["status"] = json!({"phase": "Active"});
+            obj["spec"] = json!({"finalizers": ["kubernetes"]});
+            if let Some(m) = metadata_mut(&mut obj) {
+                let labels = m.entry("labels").or_insert_with(|| json!({}));
+                labels["kubernetes.io/metadata.name"] = json!(name);
+            }
+        }
+        "Pod" if obj.get("status").is_none() => {
+            obj["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
+        }
+        "CustomResourceDefinition" => {
+            let mut probe = crate::registry::Registry::builtin();
+            probe
+                .add_crd(&obj)
+                .map_err(|e| ApiError::invalid(&rt.group, &rt.kind, &name, "spec", &e))?;
+            obj["status"] = json!({"conditions": [
+                {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "lastTransitionTime": rfc3339(ts)},
+                {"type": "Established", "status": "True", "reason": "InitialNamesAccepted", "lastTransitionTime": rfc3339(ts)}],
+                "acceptedNames": obj.pointer("/spec/names").cloned().unwrap_or(json!({}))});
+        }
+        _ => {}
+    }
+    Ok(txn.put(&ctx.res(), obj))
+}
+
+fn create(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
+    let obj = parse_json(body)?;
+    let ts = now();
+    let created = ctx
+        .state
+        .store
+        .write(ctx.dry_run, |txn| create_in(txn, ctx, obj, ts))?;
+    after_write(ctx, &created, false);
+    Ok(render(ctx, 201, created))
+}
+
+/// Side effects outside the store: CRDs change what the registry serves.
+fn after_write(ctx: &Ctx, obj: &Value, deleted: bool) {
+    if ctx.dry_run || ctx.rt.kind != "CustomResourceDefinition" {
+        return;
+    }
+    let mut reg = ctx
+        .state
+        .registry
+        .write()
+        .unwrap_or_else(|e| e.into_inner());
+    if deleted {
+        reg.remove_crd(obj);
+    } else if let Err(e) = reg.add_crd(obj) {
+        tracing::warn!("CRD not registered: {e}");
+    }
+}
+
+fn spec_changed(old: &Value, new: &Value) -> bool {
+    let strip = |v: &Value| -> Value {
+        let mut v = v.clone();
+        if let Some(m) = v.as_object_mut() {
+            for k in ["metadata", "status", "apiVersion", "kind"] {
+                m.remove(k);
+            }
+        }
+        v
+    };
+    strip(old) != strip(new)
+}
+
+/// The stored object after an update: immutable metadata kept, the status
+/// split honoured, generation bumped when the spec changed.
+fn prepare_update(rt: &ResourceType, old: &Value, new: Value, subresource: &str) -> Value {
+    let mut out = if subresource == "status" {
+        let mut o = old.clone();
+        match new.get("status") {
+            Some(s) => o["status"] = s.clone(),
+            None => {
+                if let Some(m) = o.as_object_mut() {
+                    m.remove("status");
+                }
+            }
+        }
+        o
+    } else {
+        let mut n = new;
+        if rt.has_subresource("status") {
+            match old.get("status") {
+                Some(s) => n["status"] = s.clone(),
+                None => {
+                    if let Some(m) = n.as_object_mut() {
+                        m.remove("status");
+                    }
+                }
+            }
+        }
+        n
+    };
+    out = for_version(rt, out);
+    let generation = old
+        .pointer("/metadata/generation")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
+    let generation = if subresource != "status" && spec_changed(old, &out) {
+        generation + 1
+    } else {
+        generation
+    };
+    if let Some(m) = metadata_mut(&mut out) {
+        for k in [
+            "uid",
+            "creationTimestamp",
+            "namespace",
+            "name",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+        ] {
+            match old.get("metadata").and_then(|om| om.get(k)) {
+                Some(v) => m.insert(k.into(), v.clone()),
+                None => m.remove(k),
+            };
+        }
+        m.insert("generation".into(), json!(generation));
+    }
+    out
+}
+
+fn check_rv(ctx: &Ctx, old: &Value, new: &Value) -> Result<(), ApiError> {
+    let want = meta_str(new, "resourceVersion");
+    if !want.is_empty() && want != meta_str(old, "resourceVersion") {
+        return Err(ApiError::conflict(
+            &ctx.rt.group,
+            &ctx.rt.plural,
+            &ctx.r.name,
+            "the object has been modified; please apply your changes to the latest version and try again",
+        ));
+    }
+    Ok(())
+}
+
+/// Stores an updated object; an object being deleted whose last finalizer
+/// went away is deleted now.
+fn commit_update(txn: &mut Txn<'_>, ctx: &Ctx, obj: Value) -> Value {
+    let stored = txn.put(&ctx.res(), obj);
+    let terminating = stored.pointer("/metadata/deletionTimestamp").is_some();
+    let finalizers = stored
+        .pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .is_some_and(|f| !f.is_empty());
+    if terminating && !finalizers {
+        let ts = rfc3339(now());
+        gc::delete(
+            txn,
+            &ctx.res(),
+            &ctx.r.namespace,
+            &ctx.r.name,
+            Propagation::Background,
+            &ts,
+        );
+    }
+    stored
+}
+
+fn update(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
+    let new = parse_json(body)?;
+    let body_name = meta_str(&new, "name");
+    if !body_name.is_empty() && body_name != ctx.r.name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({body_name}) does not match the name on the URL ({})",
+            ctx.r.name
+        )));
+    }
+    let stored = ctx.state.store.write(ctx.dry_run, |txn| {
+        let old = txn
+            .get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
+            .cloned()
+            .ok_or_else(|| ctx.not_found())?;
+        check_rv(ctx, &old, &new)?;
+        let obj = prepare_update(&ctx.rt, &old, new, &ctx.r.subresource);
+        Ok::<_, ApiError>(commit_update(txn, ctx, obj))
+    })?;
+    after_write(ctx, &stored, false);
+    Ok(render(ctx, 200, stored))
+}
+
+fn unsupported_patch() -> ApiError {
+    ApiError::unsupported_media_type(
+        "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json",
+    )
+}
+
+fn patch_object(ctx: &Ctx, content_type: &str, body: &[u8]) -> Result<Response<Body>, ApiError> {
+    let kind = PatchType::from_content_type(content_type).ok_or_else(unsupported_patch)?;
+    let p = patch::parse_body(kind, body)?;
+    let ts = now();
+    let manager = ctx.q.get("fieldManager").unwrap_or("unknown").to_string();
+    let (code, stored) = ctx.state.store.write(ctx.dry_run, |txn| {
+        let Some(old) = txn.get(&ctx.res(), &ctx.r.namespace, &ctx.r.name).cloned() else {
+            if kind == PatchType::Apply && ctx.r.subresource.is_empty() {
+                let mut obj = p.clone();
+                set_managed(&mut obj, &manager, &ctx.rt, ts);
+                return Ok((201, create_in(txn, ctx, obj, ts)?));
+            }
+            return Err(ctx.not_found());
+        };
+        let mut doc = old.clone();
+        patch::apply(kind, &mut doc, &p)?;
+        if kind != PatchType::Json {
+            check_rv(ctx, &old, &p)?;
+        }
+        if meta_str(&doc, "resourceVersion") != meta_str(&old, "resourceVersion") {
+            check_rv(ctx, &old, &doc)?;
+        }
+        if kind == PatchType::Apply {
+            set_managed(&mut doc, &manager, &ctx.rt, ts);
+        }
+        let obj = prepare_update(&ctx.rt, &old, doc, &ctx.r.subresource);
+        Ok::<_, ApiError>((200, commit_update(txn, ctx, obj)))
+    })?;
+    after_write(ctx, &stored, false);
+    Ok(render(ctx, code, stored))
+}
+
+/// A coarse managedFields entry for server-side apply (no field sets).
+fn set_managed(obj: &mut Value, manager: &str, rt: &ResourceType, ts: jiff::Timestamp) {
+    if let Some(m) = metadata_mut(obj) {
+        let mut entries: Vec<Value> = m
+            .get("managedFields")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        entries.retain(|e| e.get("manager").and_then(Value::as_str) != Some(manager));
+        entries.push(
+            json!({"manager": manager, "operation": "Apply", "apiVersion": rt.api_version(),
+            "time": rfc3339(ts), "fieldsType": "FieldsV1", "fieldsV1": {}}),
+        );
+        m.insert("managedFields".into(), json!(entries));
+    }
+}
+
+fn delete_options(ctx: &Ctx, body: &[u8]) -> Result<(Value, Propagation, bool), ApiError> {
+    let opts = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        parse_json(body)?
+    };
+    let policy = ctx
+        .q
+        .get("propagationPolicy")
+        .map(str::to_string)
+        .or_else(|| {
+            opts.get("propagationPolicy")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        });
+    let mut prop = match policy.as_deref() {
+        None | Some("") => Propagation::Background,
+        Some(p) => Propagation::parse(p).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "propagationPolicy: Unsupported value: \"{p}\": supported values: \"Foreground\", \"Background\", \"Orphan\""
+            ))
+        })?,
+    };
+    if opts.get("orphanDependents").and_then(Value::as_bool) == Some(true)
+        || ctx.q.flag("orphanDependents")
+    {
+        prop = Propagation::Orphan;
+    }
+    let dry = ctx.dry_run
+        || opts
+            .get("dryRun")
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().any(|x| x == "All"));
+    Ok((opts, prop, dry))
+}
+
+fn delete(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
+    let (opts, prop, dry) = delete_options(ctx, body)?;
+    let ts = rfc3339(now());
+    let (old, result) = ctx.state.store.write(dry, |txn| {
+        let old = txn
+            .get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
+            .cloned()
+            .ok_or_else(|| ctx.not_found())?;
+        let conflict = |why: String| ApiError::conflict(&ctx.rt.group, &ctx.rt.plural, &ctx.r.name, &why);
+        if let Some(uid) = opts.pointer("/preconditions/uid").and_then(Value::as_str) {
+            let have = meta_str(&old, "uid");
+            if uid != have {
+                return Err(conflict(format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {have}"
+                )));
+            }
+        }
+        if let Some(rv) = opts.pointer("/preconditions/resourceVersion").and_then(Value::as_str) {
+            let have = meta_str(&old, "resourceVersion");
+            if rv != have {
+                return Err(conflict(format!(
+                    "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {have}"
+                )));
+            }
+        }
+        let result = gc::delete(txn, &ctx.res(), &ctx.r.namespace, &ctx.r.name, prop, &ts);
+        Ok::<_, ApiError>((old, result))
+    })?;
+    let still_there = result
+        .as_ref()
+        .is_some_and(|o| o.pointer("/metadata/deletionTimestamp").is_some() && !dry)
+        && ctx
+            .state
+            .store
+            .get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
+            .is_some();
+    if !still_there {
+        after_write(
+            &Ctx {
+                dry_run: dry,
+                ..clone_ctx(ctx)
+            },
+            &old,
+            true,
+        );
+    }
+    let obj = result.unwrap_or(old);
+    if still_there || ctx.rt.kind == "Pod" {
+        return Ok(render(ctx, 200, obj));
+    }
+    Ok(json_response(
+        200,
+        &success_status(
+            &ctx.rt.group,
+            &ctx.rt.plural,
+            &ctx.r.name,
+            meta_str(&obj, "uid"),
+        ),
+    ))
+}
+
+fn clone_ctx(ctx: &Ctx) -> Ctx {
+    Ctx {
+        state: ctx.state.clone(),
+        rt: ctx.rt.clone(),
+        r: ctx.r.clone(),
+        q: Query(ctx.q.0.clone()),
+        format: ctx.format,
+        who: ctx.who.clone(),
+        dry_run: ctx.dry_run,
+    }
+}
+
+fn delete_collection(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
+    let (_, prop, dry) = delete_options(ctx, body)?;
+    let mut lq = list_query(&ctx.r, &ctx.q)?;
+    lq.limit = None;
+    lq.continue_token = None;
+    let targets = ctx.state.store.list(&ctx.res(), &lq)?.items;
+    let ts = rfc3339(now());
+    let deleted: Vec<Value> = ctx.state.store.write(dry, |txn| {
+        targets
+            .iter()
+            .filter_map(|o| {
+                gc::delete(
+                    txn,
+                    &ctx.res(),
+                    meta_str(o, "namespace"),
+                    meta_str(o, "name"),
+                    prop,
+                    &ts,
+                )
+            })
+            .map(|o| for_version(&ctx.rt, o))
+            .collect()
+    });
+    if !dry {
+        for o in &deleted {
+            after_write(ctx, o, true);
+        }
+    }
+    let rv = ctx.state.store.current_rv();
+    Ok(json_response(
+        200,
+        &json!({"kind": ctx.rt.list_kind(), "apiVersion": ctx.rt.api_version(),
+            "metadata": {"resourceVersion": rv.to_string()}, "items": deleted}),
+    ))
+}
+
+fn pod_log(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
+    let pod = ctx
+        .state
+        .store
+        .get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
+        .ok_or_else(|| ctx.not_found())?;
+    let num = |k: &str| -> Result<Option<i64>, ApiError> {
+        match ctx.q.get(k) {
+            None | Some("") => Ok(None),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| ApiError::bad_request(format!("{k}: Invalid value: {v:?}"))),
+        }
+    };
+    let lq = LogQuery {
+        container: ctx
+            .q
+            .get("container")
+            .filter(|c| !c.is_empty())
+            .map(str::to_string),
+        previous: ctx.q.flag("previous"),
+        tail_lines: num("tailLines")?.map(|n| n.max(0) as usize),
+        since_seconds: num("sinceSeconds")?,
+        limit_bytes: num("limitBytes")?.map(|n| n.max(0) as usize),
+    };
+    let text = ctx.state.logs.read(&pod, &lq, now())?;
+    let mut r = Response::new(super::full(text));
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/plain"),
+    );
+    Ok(r)
+}
+
+fn scale_of(obj: &Value) -> Value {
+    let selector = obj
+        .pointer("/spec/selector/matchLabels")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    let meta = obj.get("metadata").cloned().unwrap_or(json!({}));
+    json!({"kind": "Scale", "apiVersion": "autoscaling/v1",
+        "metadata": {"name": meta.get("name"), "namespace": meta.get("namespace"), "uid": meta.get("uid"),
+            "resourceVersion": meta.get("resourceVersion"), "creationTimestamp": meta.get("creationTimestamp")},
+        "spec": {"replicas": obj.pointer("/spec/replicas").cloned().unwrap_or(json!(1))},
+        "status": {"replicas": obj.pointer("/status/replicas").cloned().unwrap_or(json!(0)), "selector": selector}})
+}
+
+fn get_scale(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
+    let obj = ctx
+        .state
+        .store
+        .get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
+        .ok_or_else(|| ctx.not_found())?;
+    Ok(json_response(200, &scale_of(&obj)))
+}
+
+fn write_scale(ctx: &Ctx, content_type: &str, body: &[u8]) -> Result<Response<Body>, ApiError> {
+    let stored = ctx.state.store.write(ctx.dry_run, |txn| {
+        let old = txn
+            .get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
+            .cloned()
+            .ok_or_else(|| ctx.not_found())?;
+        let mut scale = scale_of(&old);
+        if ctx.r.verb == "patch" {
+            let kind = PatchType::from_content_type(content_type).ok_or_else(unsupported_patch)?;
+            patch::apply(kind, &mut scale, &patch::parse_body(kind, body)?)?;
+        } else {
+            scale = parse_json(body)?;
+            check_rv(ctx, &old, &scale)?;
+        }
+        let replicas = scale
+            .pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "autoscaling",
+                    "Scale",
+                    &ctx.r.name,
+                    "spec.replicas",
+                    "Required value",
+                )
+            })?;
+        let mut new = old.clone();
+        new["spec"]["replicas"] = json!(replicas);
+        let obj = prepare_update(&ctx.rt, &old, new, "");
+        Ok::<_, ApiError>(commit_update(txn, ctx, obj))
+    })?;
+    Ok(json_response(200, &scale_of(&stored)))
+}
+
+/// Eviction without disruption budgets: the pod is deleted (controllers and
+/// PDB checks are a later piece of the sandbox).
+fn evict(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
+    let ts = rfc3339(now());
+    ctx.state.store.write(ctx.dry_run, |txn| {
+        txn.get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
+            .ok_or_else(|| ctx.not_found())?;
+        gc::delete(
+            txn,
+            &ctx.res(),
+            &ctx.r.namespace,
+            &ctx.r.name,
+            Propagation::Background,
+            &ts,
+        );
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json_response(
+        201,
+        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+    ))
+}
+
+/// SelfSubjectAccessReview, SubjectAccessReview and SelfSubjectRulesReview,
+/// answered from the users' deny rules (so `kubectl auth can-i` works).
+fn review(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
+    let mut doc = for_version(&ctx.rt, parse_json(body)?);
+    let subject = if ctx.rt.kind == "SubjectAccessReview" {
+        let user = doc
+            .pointer("/spec/user")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        match ctx.state.users.iter().find(|u| u.name == user) {
+            Some(u) => Identity::User(u.clone()),
+            None => Identity::Admin,
+        }
+    } else {
+        ctx.who.clone()
+    };
+    let s = |p: &str| {
+        doc.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    match ctx.rt.kind.as_str() {
+        "SelfSubjectRulesReview" => {
+            let ns = s("/spec/namespace");
+            let mut rules = Vec::new();
+            let incomplete = matches!(subject, Identity::User(_));
+            if let Identity::User(_) = subject {
+                for rt in ctx.state.registry().all() {
+                    let verbs: Vec<&String> = rt
+                        .verbs
+                        .iter()
+                        .filter(|v| {
+                            let a = Attributes {
+                                verb: v.to_string(),
+                                group: rt.group.clone(),
+                                resource: rt.plural.clone(),
+                                namespace: if rt.namespaced {
+                                    ns.clone()
+                                } else {
+                                    String::new()
+                                },
+                                ..Default::default()
+                            };
+                            auth::allowed(&subject, &a)
+                        })
+                        .collect();
+                    if !verbs.is_empty() {
+                        rules.push(json!({"verbs": verbs, "apiGroups": [rt.group], "resources": [rt.plural]}));
+                    }
+                }
+            } else {
+                rules.push(json!({"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}));
+            }
+            doc["status"] = json!({"resourceRules": rules,
+                "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}], "incomplete": incomplete});
+        }
+        _ => {
+            let allowed = if doc.pointer("/spec/resourceAttributes").is_some() {
+                let a = Attributes {
+                    verb: s("/spec/resourceAttributes/verb"),
+                    group: s("/spec/resourceAttributes/group"),
+                    resource: s("/spec/resourceAttributes/resource"),
+                    subresource: s("/spec/resourceAttributes/subresource"),
+                    namespace: s("/spec/resourceAttributes/namespace"),
+                    name: s("/spec/resourceAttributes/name"),
+                };
+                auth::allowed(&subject, &a)
+            } else {
+                true
+            };
+            doc["status"] = if allowed {
+                json!({"allowed": true, "reason": "allowed by kube-sandbox"})
+            } else {
+                json!({"allowed": false, "reason": "denied by a kube-sandbox User deny rule"})
+            };
+        }
+    }
+    if let Some(m) = metadata_mut(&mut doc) {
+        m.insert("creationTimestamp".into(), Value::Null);
+    }
+    Ok(json_response(201, &doc))
+}
