@@ -32,13 +32,20 @@ fn limit(pod: &Pod, container: &str, resource: &str) -> Option<f64> {
     quantity::parse(&c.resources.as_ref()?.limits.as_ref()?.get(resource)?.0)
 }
 
-pub fn check(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
+pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
     if items(&snap.pod_metrics).is_empty() {
         return Vec::new();
     }
     let mut groups: BTreeMap<ObjectKey, Vec<(String, String, Option<String>, String)>> = BTreeMap::new();
     for pod in &snap.pods {
         if metrics_of(snap, pod).is_none() {
+            continue;
+        }
+        // An OOMKilled finding already shows usage against the limit.
+        let oom = crate::checks::pods::classify(snap, ctx, pod)
+            .iter()
+            .any(|i| i.reason == Reason::OOMKilled);
+        if oom {
             continue;
         }
         for c in pod.spec.iter().flat_map(|s| s.containers.iter()) {
