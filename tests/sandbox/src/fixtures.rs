@@ -238,6 +238,7 @@ pub fn load(
             }
             txn.put(&res_key(&rt.group, &rt.plural), obj);
         }
+        link_events(txn);
         // Namespaces referenced but not defined exist, Active, as in a cluster.
         for ns in SYSTEM_NAMESPACES
             .iter()
@@ -262,6 +263,47 @@ pub fn load(
         logs,
         faults,
     })
+}
+
+/// Events name their object by kind/namespace/name in fixtures; fill in the
+/// object's uid (which fixtures rarely know) so `kubectl describe`, which
+/// selects events by `involvedObject.uid`, finds them.
+fn link_events(txn: &mut crate::store::Txn<'_>) {
+    let plural_of = |kind: &str| -> String {
+        let k = kind.to_lowercase();
+        match k.as_str() {
+            "endpoints" => k,
+            _ if k.ends_with('s') => format!("{k}es"),
+            _ if k.ends_with('y') => format!("{}ies", &k[..k.len() - 1]),
+            _ => format!("{k}s"),
+        }
+    };
+    for (res, field) in [("/events", "involvedObject"), ("events.k8s.io/events", "regarding")] {
+        let events: Vec<Value> = txn
+            .inner()
+            .iter_all()
+            .filter(|(r, _)| r.as_str() == res)
+            .map(|(_, e)| e.clone())
+            .collect();
+        for mut ev in events {
+            let Some(target) = ev.get(field) else { continue };
+            if target.get("uid").and_then(Value::as_str).is_some_and(|u| !u.is_empty()) {
+                continue;
+            }
+            let s = |k: &str| target.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            let (kind, ns, name, api_version) = (s("kind"), s("namespace"), s("name"), s("apiVersion"));
+            let group = crate::registry::split_api_version(&api_version).0.to_string();
+            let key = res_key(&group, &plural_of(&kind));
+            let uid = txn
+                .get(&key, &ns, &name)
+                .or_else(|| txn.get(&key, "", &name))
+                .map(|o| meta_str(o, "uid").to_string());
+            if let Some(uid) = uid {
+                ev[field]["uid"] = json!(uid);
+                txn.put(res, ev);
+            }
+        }
+    }
 }
 
 /// A `Fault` fixture: `spec` is either the SPEC string or a map of the same keys.

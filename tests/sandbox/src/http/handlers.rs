@@ -165,12 +165,24 @@ async fn resource(
         negotiate(accept.as_deref(), Offer::Resource).ok_or_else(not_acceptable)?
     };
     let content_type = header(&req, hyper::header::CONTENT_TYPE).unwrap_or_default();
-    let body = req
+    let protobuf = content_type.starts_with("application/vnd.kubernetes.protobuf");
+    // Typed clients send these as protobuf; eviction's body is not read.
+    if protobuf && r.group != "authorization.k8s.io" && r.subresource != "eviction" {
+        return Err(ApiError::unsupported_media_type(format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {content_type})"
+        )));
+    }
+    let mut body = req
         .into_body()
         .collect()
         .await
         .map_err(|e| ApiError::bad_request(format!("reading the request body: {e}")))?
         .to_bytes();
+    if protobuf && r.group == "authorization.k8s.io" {
+        let doc = super::protobuf::decode_review(&body)
+            .ok_or_else(|| ApiError::bad_request("the protobuf body could not be decoded"))?;
+        body = serde_json::to_vec(&doc).unwrap_or_default().into();
+    }
     let dry_run = match q.get("dryRun") {
         None | Some("") => false,
         Some("All") => true,
@@ -476,8 +488,10 @@ fn create_in(
                 labels["kubernetes.io/metadata.name"] = json!(name);
             }
         }
-        "Pod" if obj.get("status").is_none() => {
-            obj["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
+        "Pod" => {
+            // Like the pod strategy: a new pod is Pending whatever the client sent.
+            let qos = qos_class(&obj);
+            obj["status"] = json!({"phase": "Pending", "qosClass": qos});
         }
         "CustomResourceDefinition" => {
             let mut probe = crate::registry::Registry::builtin();
@@ -489,9 +503,42 @@ fn create_in(
                 {"type": "Established", "status": "True", "reason": "InitialNamesAccepted", "lastTransitionTime": rfc3339(ts)}],
                 "acceptedNames": obj.pointer("/spec/names").cloned().unwrap_or(json!({}))});
         }
+        _ if rt.has_subresource("status") => {
+            // Status is the controllers' to write; create starts without it.
+            if let Some(m) = obj.as_object_mut() {
+                m.remove("status");
+            }
+        }
         _ => {}
     }
     Ok(txn.put(&ctx.res(), obj))
+}
+
+/// The pod's QoS class as the API server computes it (requests/limits of
+/// cpu and memory across containers).
+fn qos_class(pod: &Value) -> &'static str {
+    let containers: Vec<&Value> = ["containers", "initContainers"]
+        .iter()
+        .filter_map(|k| pod.pointer(&format!("/spec/{k}")).and_then(Value::as_array))
+        .flatten()
+        .collect();
+    let mut any = false;
+    let mut guaranteed = true;
+    for c in containers {
+        for res in ["cpu", "memory"] {
+            let req = c.pointer(&format!("/resources/requests/{res}"));
+            let lim = c.pointer(&format!("/resources/limits/{res}"));
+            any |= req.is_some() || lim.is_some();
+            if lim.is_none() || (req.is_some() && req != lim) {
+                guaranteed = false;
+            }
+        }
+    }
+    match (any, guaranteed) {
+        (false, _) => "BestEffort",
+        (true, true) => "Guaranteed",
+        (true, false) => "Burstable",
+    }
 }
 
 fn create(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
@@ -1044,7 +1091,7 @@ fn review(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
             doc["status"] = if allowed {
                 json!({"allowed": true, "reason": "allowed by kube-sandbox"})
             } else {
-                json!({"allowed": false, "reason": "denied by a kube-sandbox User deny rule"})
+                json!({"allowed": false})
             };
         }
     }

@@ -4,6 +4,7 @@
 pub mod auth;
 mod handlers;
 pub mod negotiate;
+mod protobuf;
 pub mod routing;
 mod watch;
 
