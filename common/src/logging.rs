@@ -15,6 +15,18 @@ pub fn level_for(verbosity: u8) -> &'static str {
     }
 }
 
+/// The full default filter: [`level_for`], with kube's per-request HTTP failure logs muted
+/// below `-vv` (they fire on every retried 5xx or dropped connection, which our retry
+/// layer then handles; the final error is reported once by `run::main_with`).
+pub fn filter_for(verbosity: u8) -> String {
+    let level = level_for(verbosity);
+    if verbosity < 2 {
+        format!("{level},kube_client::client::builder=off")
+    } else {
+        level.to_string()
+    }
+}
+
 /// Install the global subscriber writing to stderr.
 ///
 /// A non-empty, valid `RUST_LOG` replaces the `-v` level entirely. Calling this twice
@@ -25,7 +37,7 @@ pub fn init(verbosity: u8) {
         .ok()
         .filter(|v| !v.trim().is_empty())
         .and_then(|v| EnvFilter::try_new(v).ok());
-    let filter = from_env.unwrap_or_else(|| EnvFilter::new(level_for(verbosity)));
+    let filter = from_env.unwrap_or_else(|| EnvFilter::new(filter_for(verbosity)));
     let ansi = std::io::stderr().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
@@ -48,6 +60,15 @@ mod tests {
         assert_eq!(level_for(2), "debug");
         assert_eq!(level_for(3), "trace");
         assert_eq!(level_for(9), "trace");
+    }
+
+    #[test]
+    fn kube_request_noise_is_muted_by_default() {
+        assert_eq!(filter_for(0), "warn,kube_client::client::builder=off");
+        assert_eq!(filter_for(2), "debug");
+        for v in 0..4 {
+            assert!(EnvFilter::try_new(filter_for(v)).is_ok());
+        }
     }
 
     #[test]

@@ -51,6 +51,40 @@ where
     report(outcome)
 }
 
+/// Like [`main_with`], but Ctrl-C is *not* raced: the plugin handles it (with [`ctrl_c`])
+/// to finish or roll back its current step, states what it left, and returns
+/// `Err(Error::Interrupted)` (exit 130). For plugins that write (rotate, drainplan
+/// `--execute`, backup restore); dropping their future mid-write would be unsafe.
+pub fn main_with_own_ctrl_c<F, Fut>(f: F) -> ExitCode
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Exit>>,
+{
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            return report(Err(Error::other(format!(
+                "cannot start the async runtime: {e}"
+            ))));
+        }
+    };
+    let outcome = runtime.block_on(f());
+    runtime.shutdown_background();
+    report(outcome)
+}
+
+/// Resolves when the user presses Ctrl-C; never resolves if the handler cannot be
+/// installed (then the default signal behaviour, exit, still applies).
+/// Use in `tokio::select!` between write steps.
+pub async fn ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 /// Map an outcome to an exit code, printing errors to stderr.
 fn report(outcome: Result<Exit>) -> ExitCode {
     exit_for(outcome, &mut std::io::stderr()).into()
