@@ -1,0 +1,427 @@
+//! End-to-end: the real binary against kube-sandbox, one scenario per
+//! fixture folder under tests/fixtures/triage/.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use kube_sandbox::{Sandbox, SandboxOptions, fixture_dir};
+use serde_json::Value;
+
+fn sandbox(folder: &str) -> Sandbox {
+    Sandbox::start(SandboxOptions {
+        fixtures: vec![fixture_dir(folder)],
+        ..Default::default()
+    })
+    .expect("sandbox starts")
+}
+
+fn triage(sb: &Sandbox, args: &[&str]) -> Output {
+    Command::cargo_bin("kubectl-triage")
+        .expect("binary built")
+        .arg("--kubeconfig")
+        .arg(sb.kubeconfig())
+        .args(args)
+        .env_remove("KUBECONFIG")
+        .env("NO_COLOR", "1")
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("runs")
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// (reason, kind/name) of every finding.
+fn findings(doc: &Value) -> Vec<(String, String)> {
+    doc["findings"]
+        .as_array()
+        .expect("findings array")
+        .iter()
+        .map(|f| {
+            (
+                f["reason"].as_str().unwrap_or_default().to_string(),
+                format!(
+                    "{}/{}",
+                    f["object"]["kind"].as_str().unwrap_or_default(),
+                    f["object"]["name"].as_str().unwrap_or_default()
+                ),
+            )
+        })
+        .collect()
+}
+
+fn finding<'a>(doc: &'a Value, reason: &str) -> &'a Value {
+    doc["findings"]
+        .as_array()
+        .and_then(|a| a.iter().find(|f| f["reason"] == reason))
+        .unwrap_or_else(|| panic!("no {reason} finding in {doc:#}"))
+}
+
+/// Run one scenario and assert exactly the expected findings and exit code.
+fn scenario(folder: &str, namespace: &str, expected: &[(&str, &str)], exit: i32) -> Value {
+    let sb = sandbox(&format!("triage/{folder}"));
+    let out = triage(&sb, &["-n", namespace, "-o", "json"]);
+    let doc = json(&out);
+    let got = findings(&doc);
+    let want: Vec<(String, String)> = expected
+        .iter()
+        .map(|(r, o)| (r.to_string(), o.to_string()))
+        .collect();
+    assert_eq!(got, want, "findings of {folder}: {doc:#}");
+    assert_eq!(
+        out.status.code(),
+        Some(exit),
+        "exit of {folder}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(doc["apiVersion"], "triage.kubectl-plugins.dev/v1");
+    assert_eq!(doc["kind"], "TriageReport");
+    doc
+}
+
+fn evidence(f: &Value) -> String {
+    f["evidence"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn healthy_namespace_has_no_findings() {
+    let doc = scenario("healthy", "triage-healthy", &[], 0);
+    assert_eq!(doc["skipped"].as_array().map(Vec::len), Some(0), "{doc:#}");
+    assert!(doc["stats"]["requests"].as_u64().unwrap_or(0) <= 20);
+}
+
+#[test]
+fn crash_loop_is_grouped_under_its_deployment_with_redacted_logs() {
+    let doc = scenario(
+        "crash-loop-back-off",
+        "triage-crashloop",
+        &[("CrashLoopBackOff", "Deployment/api")],
+        1,
+    );
+    let f = finding(&doc, "CrashLoopBackOff");
+    assert_eq!(f["severity"], "critical");
+    assert_eq!(f["affected"].as_array().map(Vec::len), Some(2));
+    let ev = evidence(f);
+    assert!(ev.contains("exit code 1"), "{ev}");
+    assert!(ev.contains("9 restarts"), "{ev}");
+    assert!(ev.contains("config error: missing DATABASE_URL"), "{ev}");
+    assert!(
+        !ev.contains("hunter2") && !ev.contains("s3cr3t-pw"),
+        "secret leaked: {ev}"
+    );
+    let rem = f["remediation"].to_string();
+    assert!(
+        rem.contains("kubectl logs deploy/api -c api -n triage-crashloop --previous"),
+        "{rem}"
+    );
+}
+
+#[test]
+fn oom_wins_over_crash_loop_and_names_the_limit() {
+    let doc = scenario(
+        "oom-killed",
+        "triage-oom",
+        &[("OOMKilled", "Deployment/worker")],
+        1,
+    );
+    let f = finding(&doc, "OOMKilled");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("limit 256Mi"),
+        "{f:#}"
+    );
+    let ev = evidence(f);
+    assert!(ev.contains("137 (SIGKILL)"), "{ev}");
+    assert!(ev.contains("memory usage now 250Mi"), "{ev}");
+    assert!(
+        f["remediation"]
+            .to_string()
+            .contains("kubectl set resources deployment/worker")
+    );
+}
+
+#[test]
+fn image_pull_shows_image_message_and_missing_pull_secret() {
+    let doc = scenario(
+        "image-pull-back-off",
+        "triage-imagepull",
+        &[("ImagePullBackOff", "Deployment/web")],
+        1,
+    );
+    let ev = evidence(finding(&doc, "ImagePullBackOff"));
+    assert!(ev.contains("registry.example.com/web:1.4.3-typo"), "{ev}");
+    assert!(ev.contains("pull secret regcred: does not exist"), "{ev}");
+}
+
+#[test]
+fn missing_reference_names_object_and_key() {
+    let doc = scenario(
+        "missing-reference",
+        "triage-missingref",
+        &[("MissingReference", "Deployment/app")],
+        1,
+    );
+    let ev = evidence(finding(&doc, "MissingReference"));
+    assert!(ev.contains("Secret db-creds has no key password"), "{ev}");
+    assert!(ev.contains("ConfigMap app-settings does not exist"), "{ev}");
+}
+
+#[test]
+fn unschedulable_shows_scheduler_message_and_cause() {
+    let doc = scenario(
+        "unschedulable",
+        "triage-unschedulable",
+        &[("Unschedulable", "Deployment/batch")],
+        1,
+    );
+    let ev = evidence(finding(&doc, "Unschedulable"));
+    assert!(
+        ev.contains("0/3 nodes are available: 3 Insufficient memory"),
+        "{ev}"
+    );
+    assert!(ev.contains("memory=48Gi"), "{ev}");
+}
+
+#[test]
+fn rbac_limited_user_gets_skipped_checks_and_exit_4() {
+    let sb = sandbox("triage/rbac");
+    let out = triage(
+        &sb,
+        &["--context", "viewer", "-n", "triage-rbac", "-o", "json"],
+    );
+    let doc = json(&out);
+    assert_eq!(out.status.code(), Some(4), "{doc:#}");
+    assert_eq!(
+        findings(&doc),
+        vec![],
+        "forbidden lists must not become findings"
+    );
+    let skipped = doc["skipped"].to_string();
+    for what in ["secrets", "nodes", "events"] {
+        assert!(
+            skipped.contains(&format!("cannot list {what}")),
+            "{skipped}"
+        );
+    }
+    assert!(
+        skipped.contains("MissingReference") && skipped.contains("NodeProblem"),
+        "{skipped}"
+    );
+    // A finding at/above --fail-on still wins over "partial".
+    let out = triage(
+        &sb,
+        &[
+            "--context",
+            "viewer",
+            "-n",
+            "triage-rbac",
+            "--fail-on",
+            "never",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(4));
+}
+
+#[test]
+fn unreachable_server_is_exit_3_with_one_error_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kc = dir.path().join("kubeconfig");
+    // Port 1 on loopback: nothing listens there.
+    std::fs::write(
+        &kc,
+        "apiVersion: v1\nkind: Config\ncurrent-context: dead\nclusters:\n- name: dead\n  cluster:\n    server: https://127.0.0.1:1\n    insecure-skip-tls-verify: true\ncontexts:\n- name: dead\n  context: {cluster: dead, user: u}\nusers:\n- name: u\n  user: {token: abc}\n",
+    )
+    .expect("write kubeconfig");
+    let started = Instant::now();
+    let out = Command::cargo_bin("kubectl-triage")
+        .expect("binary")
+        .args([
+            "--kubeconfig",
+            &kc.to_string_lossy(),
+            "-n",
+            "x",
+            "--request-timeout",
+            "2s",
+        ])
+        .env_remove("KUBECONFIG")
+        .timeout(Duration::from_secs(30))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn bad_flags_are_exit_2() {
+    for args in [
+        &["--ignore", "NoSuchReason"][..],
+        &["--since", "banana"][..],
+        &["--fail-on", "sometimes"][..],
+    ] {
+        let out = Command::cargo_bin("kubectl-triage")
+            .expect("binary")
+            .args(args)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with("error:"), "{stderr}");
+    }
+    let out = Command::cargo_bin("kubectl-triage")
+        .expect("binary")
+        .arg("--help")
+        .output()
+        .expect("runs");
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("Usage: kubectl triage"), "{help}");
+}
+
+#[test]
+fn ignore_flag_and_table_and_name_output() {
+    let sb = sandbox("triage/crash-loop-back-off");
+    let out = triage(
+        &sb,
+        &["-n", "triage-crashloop", "--ignore", "CrashLoopBackOff"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains(
+            "no problems found in namespace triage-crashloop (2 pods, 1 workloads checked)"
+        ),
+        "{table}"
+    );
+
+    let out = triage(&sb, &["-n", "triage-crashloop"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.starts_with("CRITICAL  CrashLoopBackOff  deployment/api"),
+        "{table}"
+    );
+    assert!(table.contains("→ kubectl logs deploy/api"), "{table}");
+    assert!(
+        table.trim_end().ends_with(
+            "1 finding: 1 critical in namespace triage-crashloop (2 pods, 1 workloads checked)"
+        ),
+        "{table}"
+    );
+
+    let out = triage(&sb, &["-n", "triage-crashloop", "-o", "name"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "deployment/triage-crashloop/api\n"
+    );
+
+    let out = triage(&sb, &["-n", "triage-crashloop", "-o", "wide"]);
+    let wide = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        wide.contains("affected: api-5f7b9c8d4-k8x2m (node node-1)"),
+        "{wide}"
+    );
+
+    let out = triage(&sb, &["-n", "triage-crashloop", "-o", "yaml"]);
+    let yaml = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        yaml.contains("apiVersion: triage.kubectl-plugins.dev/v1"),
+        "{yaml}"
+    );
+}
+
+#[test]
+fn request_count_is_bounded() {
+    let sb = sandbox("triage/crash-loop-back-off");
+    let before = sb.request_count();
+    let out = triage(&sb, &["-n", "triage-crashloop", "-o", "json"]);
+    let used = sb.request_count() - before;
+    let doc = json(&out);
+    // 18 lists + one previous log (one per workload and container).
+    assert!(used <= 20, "used {used} requests");
+    assert_eq!(doc["stats"]["requests"].as_u64(), Some(used));
+}
+
+#[test]
+fn demo_crash_loop_is_grouped_with_connection_refused_evidence() {
+    let demo = fixture_dir("demo");
+    if !demo.exists() {
+        println!("SKIP: tests/fixtures/demo not present");
+        return;
+    }
+    let sb = sandbox("demo");
+    let out = triage(&sb, &["-n", "hypersdk", "-o", "json"]);
+    let doc = json(&out);
+    let f = finding(&doc, "CrashLoopBackOff");
+    assert_eq!(f["object"]["kind"], "Deployment", "{f:#}");
+    assert_eq!(f["object"]["name"], "hypersdk");
+    assert!(evidence(f).contains("connection refused"), "{f:#}");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+fn which(cmd: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(cmd))
+            .find(|p| p.is_file())
+    })
+}
+
+#[test]
+fn runs_as_a_kubectl_plugin() {
+    let Some(kubectl) = which("kubectl") else {
+        println!("SKIP: kubectl not found");
+        return;
+    };
+    let bin = assert_cmd::cargo::cargo_bin("kubectl-triage");
+    let dir: &Path = bin.parent().expect("binary dir");
+    let path = std::env::join_paths(std::iter::once(dir.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .expect("PATH");
+    let sb = sandbox("triage/crash-loop-back-off");
+    // kubectl refuses global flags before a plugin name
+    // ("flags cannot be placed before plugin name"), so they follow it.
+    let out = std::process::Command::new(kubectl)
+        .arg("triage")
+        .arg("--kubeconfig")
+        .arg(sb.kubeconfig())
+        .args(["-n", "triage-crashloop", "-o", "json"])
+        .env("PATH", path)
+        .env_remove("KUBECONFIG")
+        .output()
+        .expect("kubectl runs");
+    let doc = json(&out);
+    assert_eq!(
+        findings(&doc),
+        vec![("CrashLoopBackOff".to_string(), "Deployment/api".to_string())]
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
