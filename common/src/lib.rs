@@ -14,7 +14,7 @@
 //! | [`progress`] | [`progress::Progress`] (`spinner`, `bar`, `inc`, `finish_and_clear`) |
 //! | [`redact`] | `redact_line`, `redact_values` |
 //! | [`logging`] | `init(verbosity)` |
-//! | [`run`] | `main_with(|| async { ... })`, `main_with_own_ctrl_c` (writing plugins), `ctrl_c()` |
+//! | [`run`] | `main_with(f)`, `main_with_own_ctrl_c(f)` (writing plugins), `ctrl_c()` |
 //!
 //! # A plugin's `main.rs`
 //!

@@ -16,7 +16,11 @@ const PODS: usize = 12;
 
 /// A namespace `t` with `PODS` pods, written to a temp dir as one fixture file.
 fn fixtures(dir: &Path) -> std::path::PathBuf {
-    let mut text = String::from("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: t\n");
+    let mut text = String::from(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: t\n---\n\
+         apiVersion: sandbox.test/v1\nkind: User\nmetadata:\n  name: viewer\ntoken: viewer-token\n\
+         deny:\n- verbs: [list, get]\n  resources: [secrets]\n",
+    );
     for i in 0..PODS {
         text.push_str(&format!(
             "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p-{i:02}\n  namespace: t\n  labels: {{app: web}}\nspec:\n  containers:\n  - name: c\n    image: nginx\n"
@@ -173,5 +177,52 @@ fn request_timeout_maps_to_exit_3() {
         let err = err.unwrap_or_else(|| panic!("expected a timeout"));
         assert_eq!(err.exit(), Exit::Cluster);
         assert!(err.to_string().contains("timed out"), "{err}");
+    });
+}
+
+#[test]
+fn impersonation_applies_rbac_of_the_impersonated_user() {
+    let (_d, sandbox) = start(&[]);
+    block_on(async {
+        let mut a = args(sandbox.kubeconfig());
+        a.as_user = Some("viewer".into());
+        let conn = connect(&a).await;
+        let pods = list_all(&conn.namespaced_api::<Pod>(false), &ListParams::default()).await;
+        assert_eq!(pods.map(|p| p.len()).ok(), Some(PODS));
+        let secrets = conn.namespaced_api::<Secret>(false);
+        let err = list_all(&secrets, &ListParams::default()).await.err();
+        let err = err.unwrap_or_else(|| panic!("viewer must not list secrets"));
+        assert_eq!(err.exit(), Exit::Cluster);
+        assert!(matches!(err, Error::Forbidden { .. }), "{err}");
+        let skipped = list_optional(&secrets, &ListParams::default()).await;
+        assert!(skipped.is_ok_and(|o| o.skipped_reason().is_some()));
+    });
+}
+
+#[test]
+fn rejected_token_is_exit_3_credentials_hint() {
+    let (dir, sandbox) = start(&[]);
+    let text = std::fs::read_to_string(sandbox.kubeconfig()).unwrap_or_else(|e| panic!("{e}"));
+    let mut doc: serde_json::Value =
+        serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    if let Some(users) = doc["users"].as_array_mut() {
+        for u in users {
+            u["user"]["token"] = serde_json::Value::String("wrong".into());
+        }
+    }
+    let bad = dir.path().join("bad-kubeconfig");
+    std::fs::write(&bad, doc.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    block_on(async {
+        let conn = connect(&args(&bad)).await;
+        let err = list_all(&conn.namespaced_api::<Pod>(false), &ListParams::default())
+            .await
+            .err();
+        let err = err.unwrap_or_else(|| panic!("expected 401"));
+        assert_eq!(err.exit(), Exit::Cluster);
+        assert!(matches!(err, Error::Unauthorized { .. }), "{err}");
+        assert!(
+            err.hint()
+                .is_some_and(|h| h.starts_with("credentials rejected"))
+        );
     });
 }
