@@ -226,3 +226,26 @@ fn rejected_token_is_exit_3_credentials_hint() {
         );
     });
 }
+
+#[test]
+fn dynamic_and_many_lists() {
+    let (_d, sandbox) = start(&[]);
+    block_on(async {
+        let conn = connect(&args(sandbox.kubeconfig())).await;
+        let resource = kube::api::ApiResource::erase::<Pod>(&());
+        let lp = ListParams::default().limit(4);
+        let listed = common::list::list_dynamic(&conn.client, &resource, Some("t"), &lp)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(listed.items.len(), PODS);
+        assert_eq!(conn.requests.get(), 3);
+
+        let apis = ["t", "default"].map(|ns| kube::Api::<Pod>::namespaced(conn.client.clone(), ns));
+        let lists = common::list::list_each(apis, &ListParams::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let counts: Vec<usize> = lists.iter().map(|l| l.items.len()).collect();
+        assert_eq!(counts, [PODS, 0]);
+        assert_eq!(conn.requests.get(), 5);
+    });
+}
