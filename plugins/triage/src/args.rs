@@ -77,8 +77,19 @@ mod tests {
     #[test]
     fn parses_the_documented_flags() {
         let a = Args::try_parse_from([
-            "kubectl-triage", "-n", "hypersdk", "--since", "30m", "--fail-on", "warning",
-            "--ignore", "HighRestarts,WarningEvents", "-o", "json", "--logs", "5",
+            "kubectl-triage",
+            "-n",
+            "hypersdk",
+            "--since",
+            "30m",
+            "--fail-on",
+            "warning",
+            "--ignore",
+            "HighRestarts,WarningEvents",
+            "-o",
+            "json",
+            "--logs",
+            "5",
         ])
         .expect("valid flags");
         assert_eq!(a.conn.namespace.as_deref(), Some("hypersdk"));

@@ -162,12 +162,25 @@ async fn pod_metrics(scope: &Scope<'_>) -> Result<(Listed<PodMetrics>, Vec<Skip>
         Ok(ListOutcome::Skipped { reason }) => {
             // Not installed (404) is normal and does not make the run partial.
             let partial = reason.starts_with("forbidden");
-            Ok((None, skips("pods.metrics.k8s.io", &["HighResourceUsage"], &reason, partial)))
+            Ok((
+                None,
+                skips(
+                    "pods.metrics.k8s.io",
+                    &["HighResourceUsage"],
+                    &reason,
+                    partial,
+                ),
+            ))
         }
         // Aggregated APIs that are registered but down answer 503; treat as absent.
         Err(e) if matches!(e, Error::Api { code: 503, .. }) => Ok((
             None,
-            skips("pods.metrics.k8s.io", &["HighResourceUsage"], "metrics API unavailable", false),
+            skips(
+                "pods.metrics.k8s.io",
+                &["HighResourceUsage"],
+                "metrics API unavailable",
+                false,
+            ),
         )),
         Err(e) => Err(e),
     }
@@ -202,20 +215,65 @@ pub async fn collect(scope: &Scope<'_>, ctx: &Context) -> Result<Snapshot> {
         // Pods are required: without them there is nothing to triage (exit 3 on 403).
         async { list_all(&pods_api, &f).await },
         optional(scope.api(), all.clone(), "events", &["WarningEvents"]),
-        optional(scope.api(), f.clone(), "deployments", &["DeploymentUnavailable"]),
-        optional(scope.api(), f.clone(), "replicasets", &["DeploymentUnavailable"]),
-        optional(scope.api(), f.clone(), "statefulsets", &["StatefulSetUnavailable"]),
-        optional(scope.api(), f.clone(), "daemonsets", &["DaemonSetUnavailable"]),
-        optional(scope.api(), f.clone(), "services", &["NoReadyEndpoints", "SelectorMatchesNoPods"]),
+        optional(
+            scope.api(),
+            f.clone(),
+            "deployments",
+            &["DeploymentUnavailable"]
+        ),
+        optional(
+            scope.api(),
+            f.clone(),
+            "replicasets",
+            &["DeploymentUnavailable"]
+        ),
+        optional(
+            scope.api(),
+            f.clone(),
+            "statefulsets",
+            &["StatefulSetUnavailable"]
+        ),
+        optional(
+            scope.api(),
+            f.clone(),
+            "daemonsets",
+            &["DaemonSetUnavailable"]
+        ),
+        optional(
+            scope.api(),
+            f.clone(),
+            "services",
+            &["NoReadyEndpoints", "SelectorMatchesNoPods"]
+        ),
         optional(scope.api(), all.clone(), "endpoints", &["NoReadyEndpoints"]),
-        optional(scope.api(), f.clone(), "persistentvolumeclaims", &["PVCPending"]),
-        optional(scope.api(), f.clone(), "horizontalpodautoscalers", &["HPAAtMax"]),
-        optional(scope.api(), f.clone(), "poddisruptionbudgets", &["PDBBlocksDisruption"]),
+        optional(
+            scope.api(),
+            f.clone(),
+            "persistentvolumeclaims",
+            &["PVCPending"]
+        ),
+        optional(
+            scope.api(),
+            f.clone(),
+            "horizontalpodautoscalers",
+            &["HPAAtMax"]
+        ),
+        optional(
+            scope.api(),
+            f.clone(),
+            "poddisruptionbudgets",
+            &["PDBBlocksDisruption"]
+        ),
         optional(scope.api(), f.clone(), "jobs", &["JobFailed"]),
         optional(scope.api(), f.clone(), "cronjobs", &["JobFailed"]),
         keyed::<ConfigMap, _>(scope.api(), "configmaps", configmap_keys),
         keyed::<Secret, _>(scope.api(), "secrets", secret_keys),
-        optional::<ServiceAccount>(scope.api(), all.clone(), "serviceaccounts", &["MissingReference"]),
+        optional::<ServiceAccount>(
+            scope.api(),
+            all.clone(),
+            "serviceaccounts",
+            &["MissingReference"]
+        ),
         optional(conn.cluster_api(), all.clone(), "nodes", &["NodeProblem"]),
         pod_metrics(scope),
     )?;
@@ -285,15 +343,39 @@ pub async fn collect(scope: &Scope<'_>, ctx: &Context) -> Result<Snapshot> {
 
 /// With `-l`, events about objects outside the selection are noise.
 fn restrict_events_to_listed(snap: &mut Snapshot) {
-    let mut known: BTreeSet<String> = snap.pods.iter().filter_map(|p| p.metadata.uid.clone()).collect();
+    let mut known: BTreeSet<String> = snap
+        .pods
+        .iter()
+        .filter_map(|p| p.metadata.uid.clone())
+        .collect();
     known.extend(snap.pods.iter().map(|p| name(&p.metadata).to_string()));
     for list in [
-        snap.deployments.iter().flatten().map(|d| &d.metadata).collect::<Vec<_>>(),
-        snap.replicasets.iter().flatten().map(|d| &d.metadata).collect(),
-        snap.statefulsets.iter().flatten().map(|d| &d.metadata).collect(),
-        snap.daemonsets.iter().flatten().map(|d| &d.metadata).collect(),
+        snap.deployments
+            .iter()
+            .flatten()
+            .map(|d| &d.metadata)
+            .collect::<Vec<_>>(),
+        snap.replicasets
+            .iter()
+            .flatten()
+            .map(|d| &d.metadata)
+            .collect(),
+        snap.statefulsets
+            .iter()
+            .flatten()
+            .map(|d| &d.metadata)
+            .collect(),
+        snap.daemonsets
+            .iter()
+            .flatten()
+            .map(|d| &d.metadata)
+            .collect(),
         snap.jobs.iter().flatten().map(|d| &d.metadata).collect(),
-        snap.services.iter().flatten().map(|d| &d.metadata).collect(),
+        snap.services
+            .iter()
+            .flatten()
+            .map(|d| &d.metadata)
+            .collect(),
         snap.pvcs.iter().flatten().map(|d| &d.metadata).collect(),
     ] {
         for m in list {
@@ -302,7 +384,10 @@ fn restrict_events_to_listed(snap: &mut Snapshot) {
     }
     if let Some(events) = snap.events.as_mut() {
         events.retain(|e| {
-            e.involved_object.name.as_ref().is_some_and(|n| known.contains(n))
+            e.involved_object
+                .name
+                .as_ref()
+                .is_some_and(|n| known.contains(n))
         });
     }
 }

@@ -37,11 +37,18 @@ pub async fn run(args: Args) -> common::Result<Exit> {
     let skipped = snap
         .skipped
         .iter()
-        .map(|s| Skipped { check: s.check.clone(), reason: s.reason.clone() })
+        .map(|s| Skipped {
+            check: s.check.clone(),
+            reason: s.reason.clone(),
+        })
         .collect();
     let report_scope = Scope {
         context: conn.context.clone(),
-        namespaces: if args.all_namespaces { Vec::new() } else { vec![conn.namespace.clone()] },
+        namespaces: if args.all_namespaces {
+            Vec::new()
+        } else {
+            vec![conn.namespace.clone()]
+        },
         all_namespaces: args.all_namespaces,
         pods: snap.pods.len(),
         workloads: snap.workload_count(),
@@ -55,7 +62,11 @@ pub async fn run(args: Args) -> common::Result<Exit> {
     if args.out.show_stats() {
         eprintln!("{} in {} ms", conn.stats_line(), report.stats.duration_ms);
     }
-    let exit = if report.findings.iter().any(|f| args.fail_on.trips(f.severity)) {
+    let exit = if report
+        .findings
+        .iter()
+        .any(|f| args.fail_on.trips(f.severity))
+    {
         Exit::NotFine
     } else if partial {
         Exit::Partial

@@ -27,7 +27,10 @@ fn scope_text(r: &TriageReport) -> String {
 
 /// The closing line: "3 findings: 2 critical, 1 warning in namespace x (...)".
 pub fn summary_line(r: &TriageReport) -> String {
-    let checked = format!("({} pods, {} workloads checked)", r.scope.pods, r.scope.workloads);
+    let checked = format!(
+        "({} pods, {} workloads checked)",
+        r.scope.pods, r.scope.workloads
+    );
     let n = r.findings.len();
     if n == 0 {
         return format!("no problems found {} {checked}", scope_text(r));
@@ -57,13 +60,23 @@ pub fn table(r: &TriageReport, wide: bool, p: &Painter) -> String {
         .iter()
         .map(|f| {
             if r.scope.all_namespaces && !f.object.namespace.is_empty() {
-                format!("{}/{}/{}", f.object.kind.to_lowercase(), f.object.namespace, f.object.name)
+                format!(
+                    "{}/{}/{}",
+                    f.object.kind.to_lowercase(),
+                    f.object.namespace,
+                    f.object.name
+                )
             } else {
                 format!("{}/{}", f.object.kind.to_lowercase(), f.object.name)
             }
         })
         .collect();
-    let w_reason = r.findings.iter().map(|f| f.reason.as_str().len()).max().unwrap_or(0);
+    let w_reason = r
+        .findings
+        .iter()
+        .map(|f| f.reason.as_str().len())
+        .max()
+        .unwrap_or(0);
     let w_obj = objects.iter().map(String::len).max().unwrap_or(0);
     for (f, obj) in r.findings.iter().zip(&objects) {
         let sev = format!("{:<8}", f.severity.as_str().to_uppercase());
@@ -96,7 +109,12 @@ pub fn table(r: &TriageReport, wide: bool, p: &Painter) -> String {
         out.push('\n');
     }
     for s in &r.skipped {
-        out.push_str(&format!("{} {}: {}\n", p.paint("skipped", Style::Dim), s.check, s.reason));
+        out.push_str(&format!(
+            "{} {}: {}\n",
+            p.paint("skipped", Style::Dim),
+            s.check,
+            s.reason
+        ));
     }
     out.push_str(&summary_line(r));
     out.push('\n');
@@ -115,7 +133,12 @@ pub fn names(r: &TriageReport) -> String {
     lines.into_iter().map(|l| l + "\n").collect()
 }
 
-pub fn render(out: &mut dyn Write, format: OutputFormat, r: &TriageReport, p: &Painter) -> common::Result<()> {
+pub fn render(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    r: &TriageReport,
+    p: &Painter,
+) -> common::Result<()> {
     match format {
         OutputFormat::Json | OutputFormat::Yaml => print_document(out, format, r)?,
         OutputFormat::Table => out.write_all(table(r, false, p).as_bytes())?,

@@ -9,9 +9,7 @@ use k8s_openapi::api::apps::v1::{
 };
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{
-    Endpoints, Event, Node, PersistentVolumeClaim, Pod, Service,
-};
+use k8s_openapi::api::core::v1::{Endpoints, Event, Node, PersistentVolumeClaim, Pod, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use serde::Deserialize;
@@ -240,7 +238,11 @@ impl Snapshot {
             m
         });
         let hits: &[usize] = index
-            .get(&(kind.to_string(), namespace.to_string(), obj_name.to_string()))
+            .get(&(
+                kind.to_string(),
+                namespace.to_string(),
+                obj_name.to_string(),
+            ))
             .map(Vec::as_slice)
             .unwrap_or(&[]);
         let events = items(&self.events);

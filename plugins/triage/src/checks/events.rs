@@ -30,7 +30,11 @@ pub fn digest(snap: &Snapshot, ctx: &Context, explained: &BTreeSet<String>) -> V
             o.name.as_deref().unwrap_or(""),
         );
         let by_name = format!("{}/{}/{}", key.kind, key.namespace, key.name);
-        let id = o.uid.clone().filter(|u| !u.is_empty()).unwrap_or_else(|| by_name.clone());
+        let id = o
+            .uid
+            .clone()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| by_name.clone());
         if explained.contains(&id) || explained.contains(&by_name) {
             continue;
         }
@@ -56,7 +60,10 @@ pub fn digest(snap: &Snapshot, ctx: &Context, explained: &BTreeSet<String>) -> V
                 &e.key,
                 format!("{reason} x{}, last seen {last}: {}", e.count, e.message),
             )
-            .evidence(format!("reason {reason}, count {}, last seen {last}", e.count))
+            .evidence(format!(
+                "reason {reason}, count {}, last seen {last}",
+                e.count
+            ))
             .remedy(format!(
                 "kubectl get events -n {} --field-selector involvedObject.name={}",
                 e.key.namespace, e.key.name

@@ -36,7 +36,8 @@ fn job_evidence(snap: &Snapshot, job: &Job, f: &mut Finding) {
     f.explains.insert(uid(&job.metadata).to_string());
     let job_uid = uid(&job.metadata);
     for p in snap.pods.iter().filter(|p| {
-        controller_of(&p.metadata).is_some_and(|o| o.uid == job_uid || (o.kind == "Job" && o.name == name(&job.metadata)))
+        controller_of(&p.metadata)
+            .is_some_and(|o| o.uid == job_uid || (o.kind == "Job" && o.name == name(&job.metadata)))
     }) {
         f.explains.insert(uid(&p.metadata).to_string());
         f.affected.push(Affected {
@@ -44,7 +45,11 @@ fn job_evidence(snap: &Snapshot, job: &Job, f: &mut Finding) {
             name: name(&p.metadata).to_string(),
             node: p.spec.as_ref().and_then(|s| s.node_name.clone()),
         });
-        for cs in p.status.iter().flat_map(|s| s.container_statuses.iter().flatten()) {
+        for cs in p
+            .status
+            .iter()
+            .flat_map(|s| s.container_statuses.iter().flatten())
+        {
             if let Some(t) = cs.state.as_ref().and_then(|s| s.terminated.as_ref())
                 && t.exit_code != 0
             {
@@ -66,7 +71,9 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
         if controller_of(&job.metadata).is_some_and(|o| o.kind == "CronJob") {
             continue;
         }
-        let Some(c) = failed_condition(job) else { continue };
+        let Some(c) = failed_condition(job) else {
+            continue;
+        };
         let namespace = ns(&job.metadata);
         let key = ObjectKey::new("Job", namespace, name(&job.metadata));
         let mut f = Finding::new(
@@ -87,12 +94,15 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
             .iter()
             .filter(|j| ns(&j.metadata) == namespace)
             .filter(|j| {
-                controller_of(&j.metadata)
-                    .is_some_and(|o| o.kind == "CronJob" && (o.uid == cj_uid || o.name == name(&cj.metadata)))
+                controller_of(&j.metadata).is_some_and(|o| {
+                    o.kind == "CronJob" && (o.uid == cj_uid || o.name == name(&cj.metadata))
+                })
             })
             .max_by_key(|j| j.metadata.creation_timestamp.as_ref().map(|t| t.0));
         let Some(job) = last else { continue };
-        let Some(c) = failed_condition(job) else { continue };
+        let Some(c) = failed_condition(job) else {
+            continue;
+        };
         let key = ObjectKey::new("CronJob", namespace, name(&cj.metadata));
         let when = cj
             .status
@@ -112,7 +122,10 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
         f.explains.insert(cj_uid.to_string());
         job_evidence(snap, job, &mut f);
         f = f
-            .remedy(format!("kubectl logs job/{} -n {namespace}", name(&job.metadata)))
+            .remedy(format!(
+                "kubectl logs job/{} -n {namespace}",
+                name(&job.metadata)
+            ))
             .remedy(format!(
                 "kubectl create job {}-manual -n {namespace} --from=cronjob/{}",
                 key.name, key.name

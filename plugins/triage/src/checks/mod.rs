@@ -192,4 +192,6 @@ pub fn selector_text(labels: &std::collections::BTreeMap<String, String>) -> Str
 }
 
 #[cfg(test)]
+mod tests;
+#[cfg(test)]
 pub mod testutil;

@@ -17,14 +17,22 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     for node in items(&snap.nodes) {
         let node_name = name(&node.metadata);
-        let Some(pods) = hosted.get(node_name) else { continue };
+        let Some(pods) = hosted.get(node_name) else {
+            continue;
+        };
         let mut problems = Vec::new();
         let mut evidence = Vec::new();
         let mut critical = false;
-        for c in node.status.iter().flat_map(|s| s.conditions.iter().flatten()) {
+        for c in node
+            .status
+            .iter()
+            .flat_map(|s| s.conditions.iter().flatten())
+        {
             let bad = match c.type_.as_str() {
                 "Ready" => c.status != "True",
-                "MemoryPressure" | "DiskPressure" | "PIDPressure" | "NetworkUnavailable" => c.status == "True",
+                "MemoryPressure" | "DiskPressure" | "PIDPressure" | "NetworkUnavailable" => {
+                    c.status == "True"
+                }
                 _ => false,
             };
             if !bad {
@@ -50,7 +58,11 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
             ));
             problems.push(label);
         }
-        let cordoned = node.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false);
+        let cordoned = node
+            .spec
+            .as_ref()
+            .and_then(|s| s.unschedulable)
+            .unwrap_or(false);
         if cordoned {
             problems.push("cordoned".into());
             evidence.push("spec.unschedulable=true (cordoned)".into());
@@ -69,7 +81,11 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
         }
         f.evidence = evidence;
         for p in pods {
-            f.affected.push(Affected { kind: "Pod".into(), name: p.to_string(), node: Some(node_name.to_string()) });
+            f.affected.push(Affected {
+                kind: "Pod".into(),
+                name: p.to_string(),
+                node: Some(node_name.to_string()),
+            });
         }
         f.explains.insert(uid(&node.metadata).to_string());
         f = f.remedy(format!("kubectl describe node {node_name}"));

@@ -104,9 +104,9 @@ pub fn restarts_in_window(snap: &Snapshot, ctx: &Context, pod: &Pod, cs: &Contai
         .events_for("Pod", ns(&pod.metadata), name(&pod.metadata))
         .filter(|e| e.reason.as_deref() == Some("BackOff"))
         .filter(|e| {
-            e.message
-                .as_deref()
-                .is_some_and(|m| m.contains(&format!("container {}", cs.name)) || !m.contains("container "))
+            e.message.as_deref().is_some_and(|m| {
+                m.contains(&format!("container {}", cs.name)) || !m.contains("container ")
+            })
         })
         .filter(|e| event_time(e).is_some_and(|t| ctx.recent(t)))
         .map(|e| {
@@ -128,9 +128,7 @@ pub fn classify(snap: &Snapshot, ctx: &Context, pod: &Pod) -> Vec<PodIssue> {
     }
     let status = pod.status.as_ref();
     if status.and_then(|s| s.reason.as_deref()) == Some("Evicted") {
-        let msg = status
-            .and_then(|s| s.message.clone())
-            .unwrap_or_default();
+        let msg = status.and_then(|s| s.message.clone()).unwrap_or_default();
         out.push(PodIssue {
             reason: Reason::ContainerError,
             container: None,
@@ -213,7 +211,13 @@ pub fn classify(snap: &Snapshot, ctx: &Context, pod: &Pod) -> Vec<PodIssue> {
             }
             "ImagePullBackOff" | "ErrImagePull" | "InvalidImageName" | "ErrImageNeverPull" => {
                 crashing = true;
-                out.push(image_pull(snap, pod, cs, waiting_reason, waiting.and_then(|w| w.message.as_deref())));
+                out.push(image_pull(
+                    snap,
+                    pod,
+                    cs,
+                    waiting_reason,
+                    waiting.and_then(|w| w.message.as_deref()),
+                ));
             }
             "CreateContainerConfigError" | "CreateContainerError" => {
                 // Reported by the references check, which names the reference.
@@ -310,12 +314,16 @@ fn unschedulable(snap: &Snapshot, pod: &Pod, message: &str) -> PodIssue {
         .flat_map(|s| s.volumes.iter().flatten())
         .filter_map(|v| v.persistent_volume_claim.as_ref())
     {
-        let pvc = items(&snap.pvcs).iter().find(|p| {
-            ns(&p.metadata) == namespace && name(&p.metadata) == claim.claim_name
-        });
+        let pvc = items(&snap.pvcs)
+            .iter()
+            .find(|p| ns(&p.metadata) == namespace && name(&p.metadata) == claim.claim_name);
         match pvc {
             Some(p) => {
-                let phase = p.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("Pending");
+                let phase = p
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.phase.as_deref())
+                    .unwrap_or("Pending");
                 if phase != "Bound" {
                     ev.push(format!("cause: PVC {} is {phase}", claim.claim_name));
                 }
@@ -336,22 +344,29 @@ fn unschedulable(snap: &Snapshot, pod: &Pod, message: &str) -> PodIssue {
         }
         ev.push(format!(
             "cause: resources; pod requests {}",
-            if req.is_empty() { "nothing explicit".into() } else { req.join("; ") }
+            if req.is_empty() {
+                "nothing explicit".into()
+            } else {
+                req.join("; ")
+            }
         ));
     }
     if lower.contains("taint") {
         let taints: Vec<String> = items(&snap.nodes)
             .iter()
             .flat_map(|n| {
-                n.spec.iter().flat_map(|s| s.taints.iter().flatten()).map(move |t| {
-                    format!(
-                        "{}: {}={}:{}",
-                        name(&n.metadata),
-                        t.key,
-                        t.value.as_deref().unwrap_or(""),
-                        t.effect
-                    )
-                })
+                n.spec
+                    .iter()
+                    .flat_map(|s| s.taints.iter().flatten())
+                    .map(move |t| {
+                        format!(
+                            "{}: {}={}:{}",
+                            name(&n.metadata),
+                            t.key,
+                            t.value.as_deref().unwrap_or(""),
+                            t.effect
+                        )
+                    })
             })
             .collect();
         if taints.is_empty() {
@@ -363,13 +378,24 @@ fn unschedulable(snap: &Snapshot, pod: &Pod, message: &str) -> PodIssue {
     PodIssue {
         reason: Reason::Unschedulable,
         container: None,
-        detail: message.split(". ").next().unwrap_or(message).trim_end_matches('.').to_string(),
+        detail: message
+            .split(". ")
+            .next()
+            .unwrap_or(message)
+            .trim_end_matches('.')
+            .to_string(),
         state: "Pending".into(),
         evidence: ev,
     }
 }
 
-fn image_pull(snap: &Snapshot, pod: &Pod, cs: &ContainerStatus, why: &str, msg: Option<&str>) -> PodIssue {
+fn image_pull(
+    snap: &Snapshot,
+    pod: &Pod,
+    cs: &ContainerStatus,
+    why: &str,
+    msg: Option<&str>,
+) -> PodIssue {
     let image = container_spec(pod, &cs.name)
         .and_then(|c| c.image.clone())
         .unwrap_or_else(|| cs.image.clone());
@@ -451,12 +477,18 @@ fn probe_failing(snap: &Snapshot, ctx: &Context, pod: &Pod) -> Option<PodIssue> 
     let mut ev = Vec::new();
     let mut containers = Vec::new();
     for cs in statuses(pod).filter(|c| !c.ready || !unhealthy.is_empty()) {
-        let Some(spec) = container_spec(pod, &cs.name) else { continue };
+        let Some(spec) = container_spec(pod, &cs.name) else {
+            continue;
+        };
         if !cs.ready {
             containers.push(cs.name.clone());
         }
         if let Some(p) = &spec.readiness_probe {
-            ev.push(format!("container {}: readiness {}", cs.name, probe_text(p)));
+            ev.push(format!(
+                "container {}: readiness {}",
+                cs.name,
+                probe_text(p)
+            ));
         }
         if let Some(p) = &spec.liveness_probe {
             ev.push(format!("container {}: liveness {}", cs.name, probe_text(p)));
@@ -482,7 +514,11 @@ fn probe_failing(snap: &Snapshot, ctx: &Context, pod: &Pod) -> Option<PodIssue> 
         reason: Reason::ProbeFailing,
         container: containers.first().cloned(),
         detail,
-        state: if running_not_ready { "not Ready".into() } else { "probe failures".into() },
+        state: if running_not_ready {
+            "not Ready".into()
+        } else {
+            "probe failures".into()
+        },
         evidence: ev,
     })
 }
@@ -497,7 +533,10 @@ pub fn log_targets(snap: &Snapshot, ctx: &Context, cap: usize) -> Vec<LogKey> {
         for issue in classify(snap, ctx, pod) {
             if !matches!(
                 issue.reason,
-                Reason::CrashLoopBackOff | Reason::OOMKilled | Reason::ContainerError | Reason::HighRestarts
+                Reason::CrashLoopBackOff
+                    | Reason::OOMKilled
+                    | Reason::ContainerError
+                    | Reason::HighRestarts
             ) {
                 continue;
             }
@@ -506,11 +545,12 @@ pub fn log_targets(snap: &Snapshot, ctx: &Context, cap: usize) -> Vec<LogKey> {
             if !restarted {
                 continue;
             }
-            seen.entry((snap.owner_of_pod(pod), c.clone())).or_insert(LogKey {
-                namespace: ns(&pod.metadata).to_string(),
-                pod: name(&pod.metadata).to_string(),
-                container: c,
-            });
+            seen.entry((snap.owner_of_pod(pod), c.clone()))
+                .or_insert(LogKey {
+                    namespace: ns(&pod.metadata).to_string(),
+                    pod: name(&pod.metadata).to_string(),
+                    container: c,
+                });
         }
     }
     seen.into_values().take(cap).collect()
@@ -556,7 +596,9 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
     for ((owner, reason), mut group) in groups {
         group.sort_by(|a, b| name(&a.0.metadata).cmp(name(&b.0.metadata)));
         let total = totals.get(&owner).copied().unwrap_or(group.len());
-        let Some((first_pod, first)) = group.first() else { continue };
+        let Some((first_pod, first)) = group.first() else {
+            continue;
+        };
         let mut details: Vec<String> = Vec::new();
         for (_, i) in &group {
             if !details.contains(&i.detail) {
@@ -597,7 +639,10 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
                     format!(
                         "pod {}: {}",
                         name(&p.metadata),
-                        i.evidence.first().cloned().unwrap_or_else(|| i.detail.clone())
+                        i.evidence
+                            .first()
+                            .cloned()
+                            .unwrap_or_else(|| i.detail.clone())
                     )
                 })
                 .collect();
@@ -609,7 +654,11 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
         if let Some(c) = &first.container
             && let Some(log) = log_for(snap, &owner, c)
         {
-            f.evidence.push(format!("previous log of {}/{c} (last {} lines):", log.0, log.1.lines().count().min(ctx.log_lines)));
+            f.evidence.push(format!(
+                "previous log of {}/{c} (last {} lines):",
+                log.0,
+                log.1.lines().count().min(ctx.log_lines)
+            ));
             let lines: Vec<&str> = log.1.lines().collect();
             let start = lines.len().saturating_sub(ctx.log_lines);
             for l in &lines[start..] {
@@ -658,7 +707,10 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
             Reason::ImagePullBackOff => {
                 f = f.remedy(format!("kubectl describe pod {pod_name} -n {namespace}"));
                 for e in f.evidence.clone() {
-                    if let Some(s) = e.strip_prefix("pull secret ").and_then(|r| r.strip_suffix(": does not exist")) {
+                    if let Some(s) = e
+                        .strip_prefix("pull secret ")
+                        .and_then(|r| r.strip_suffix(": does not exist"))
+                    {
                         f = f.remedy(format!(
                             "kubectl create secret docker-registry {s} -n {namespace} --docker-server=<registry> --docker-username=<user> --docker-password=<password>"
                         ));
@@ -694,7 +746,11 @@ fn kubectl_ref_for_logs(owner: &ObjectKey, pod: &str) -> String {
     }
 }
 
-fn log_for<'a>(snap: &'a Snapshot, owner: &ObjectKey, container: &str) -> Option<(String, &'a String)> {
+fn log_for<'a>(
+    snap: &'a Snapshot,
+    owner: &ObjectKey,
+    container: &str,
+) -> Option<(String, &'a String)> {
     snap.logs.iter().find_map(|(k, v)| {
         let pod = snap
             .pods
@@ -709,10 +765,22 @@ pub fn owner_uid(snap: &Snapshot, owner: &ObjectKey) -> Option<String> {
         ns(m) == owner.namespace && name(m) == owner.name
     };
     let meta = match owner.kind.as_str() {
-        "Deployment" => items(&snap.deployments).iter().map(|o| &o.metadata).find(|m| find(m)),
-        "StatefulSet" => items(&snap.statefulsets).iter().map(|o| &o.metadata).find(|m| find(m)),
-        "DaemonSet" => items(&snap.daemonsets).iter().map(|o| &o.metadata).find(|m| find(m)),
-        "Job" => items(&snap.jobs).iter().map(|o| &o.metadata).find(|m| find(m)),
+        "Deployment" => items(&snap.deployments)
+            .iter()
+            .map(|o| &o.metadata)
+            .find(|m| find(m)),
+        "StatefulSet" => items(&snap.statefulsets)
+            .iter()
+            .map(|o| &o.metadata)
+            .find(|m| find(m)),
+        "DaemonSet" => items(&snap.daemonsets)
+            .iter()
+            .map(|o| &o.metadata)
+            .find(|m| find(m)),
+        "Job" => items(&snap.jobs)
+            .iter()
+            .map(|o| &o.metadata)
+            .find(|m| find(m)),
         _ => None,
     }?;
     meta.uid.clone()

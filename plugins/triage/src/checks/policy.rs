@@ -8,15 +8,23 @@ use crate::snapshot::{ObjectKey, Snapshot, event_count, event_time, items, name,
 pub fn pvcs(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     for pvc in items(&snap.pvcs) {
-        let phase = pvc.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("Pending");
+        let phase = pvc
+            .status
+            .as_ref()
+            .and_then(|s| s.phase.as_deref())
+            .unwrap_or("Pending");
         if phase != "Pending" && phase != "Lost" {
             continue;
         }
         let namespace = ns(&pvc.metadata);
         let key = ObjectKey::new("PersistentVolumeClaim", namespace, name(&pvc.metadata));
-        let events: Vec<_> = snap.events_for("PersistentVolumeClaim", namespace, &key.name).collect();
+        let events: Vec<_> = snap
+            .events_for("PersistentVolumeClaim", namespace, &key.name)
+            .collect();
         // WaitForFirstConsumer claims are Pending by design until a pod uses them.
-        let waiting_for_consumer = events.iter().any(|e| e.reason.as_deref() == Some("WaitForFirstConsumer"))
+        let waiting_for_consumer = events
+            .iter()
+            .any(|e| e.reason.as_deref() == Some("WaitForFirstConsumer"))
             && !events.iter().any(|e| e.type_.as_deref() == Some("Warning"));
         if phase == "Pending" && waiting_for_consumer {
             continue;
@@ -25,8 +33,12 @@ pub fn pvcs(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
         let class = spec
             .and_then(|s| s.storage_class_name.clone())
             .unwrap_or_else(|| "(cluster default)".into());
-        let mut f = Finding::new(Reason::PVCPending, &key, format!("PVC is {phase} (storageClass {class})"))
-            .evidence(format!("storageClassName: {class}"));
+        let mut f = Finding::new(
+            Reason::PVCPending,
+            &key,
+            format!("PVC is {phase} (storageClass {class})"),
+        )
+        .evidence(format!("storageClassName: {class}"));
         if let Some(size) = spec
             .and_then(|s| s.resources.as_ref())
             .and_then(|r| r.requests.as_ref())
@@ -64,7 +76,9 @@ pub fn hpas(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
         let desired = st.desired_replicas;
         let max = spec.max_replicas;
         let limited = st.conditions.iter().flatten().find(|c| {
-            c.type_ == "ScalingLimited" && c.status == "True" && c.reason.as_deref() == Some("TooManyReplicas")
+            c.type_ == "ScalingLimited"
+                && c.status == "True"
+                && c.reason.as_deref() == Some("TooManyReplicas")
         });
         let mut metrics: Vec<String> = Vec::new();
         let mut over_target = false;
@@ -93,12 +107,20 @@ pub fn hpas(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
         let mut f = Finding::new(
             Reason::HPAAtMax,
             &key,
-            format!("at maxReplicas {max} and wants more ({} {})", spec.scale_target_ref.kind, spec.scale_target_ref.name),
+            format!(
+                "at maxReplicas {max} and wants more ({} {})",
+                spec.scale_target_ref.kind, spec.scale_target_ref.name
+            ),
         )
-        .evidence(format!("replicas: current {current}, desired {desired}, max {max}"));
+        .evidence(format!(
+            "replicas: current {current}, desired {desired}, max {max}"
+        ));
         f.evidence.extend(metrics);
         if let Some(c) = limited {
-            f = f.evidence(format!("condition ScalingLimited: {}", c.message.as_deref().unwrap_or("")));
+            f = f.evidence(format!(
+                "condition ScalingLimited: {}",
+                c.message.as_deref().unwrap_or("")
+            ));
         }
         f.explains.insert(uid(&hpa.metadata).to_string());
         f = f.remedy(format!(
@@ -126,7 +148,11 @@ pub fn pdbs(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
                 s.min_available
                     .as_ref()
                     .map(|v| format!("minAvailable {}", intstr(v)))
-                    .or_else(|| s.max_unavailable.as_ref().map(|v| format!("maxUnavailable {}", intstr(v))))
+                    .or_else(|| {
+                        s.max_unavailable
+                            .as_ref()
+                            .map(|v| format!("maxUnavailable {}", intstr(v)))
+                    })
             })
             .unwrap_or_else(|| "no rule".into());
         let mut f = Finding::new(

@@ -22,8 +22,14 @@ pub struct MissingRef {
 impl MissingRef {
     fn text(&self) -> String {
         match &self.key {
-            Some(k) => format!("{} {} has no key {k} (used by {})", self.kind, self.name, self.used_by),
-            None => format!("{} {} does not exist (used by {})", self.kind, self.name, self.used_by),
+            Some(k) => format!(
+                "{} {} has no key {k} (used by {})",
+                self.kind, self.name, self.used_by
+            ),
+            None => format!(
+                "{} {} does not exist (used by {})",
+                self.kind, self.name, self.used_by
+            ),
         }
     }
     fn short(&self) -> String {
@@ -41,19 +47,42 @@ struct Lookup<'a> {
 }
 
 impl Lookup<'_> {
-    fn keyed(&mut self, kind: &'static str, obj: &str, key: Option<&str>, optional: bool, used_by: String) {
+    fn keyed(
+        &mut self,
+        kind: &'static str,
+        obj: &str,
+        key: Option<&str>,
+        optional: bool,
+        used_by: String,
+    ) {
         if optional {
             return;
         }
-        let list = if kind == "Secret" { &self.snap.secrets } else { &self.snap.configmaps };
+        let list = if kind == "Secret" {
+            &self.snap.secrets
+        } else {
+            &self.snap.configmaps
+        };
         let Some(list) = list else { return };
-        let found: Option<&KeyedObject> = list.iter().find(|o| o.namespace == self.namespace && o.name == obj);
+        let found: Option<&KeyedObject> = list
+            .iter()
+            .find(|o| o.namespace == self.namespace && o.name == obj);
         match (found, key) {
             (None, _) => {
-                self.out.insert(MissingRef { kind, name: obj.to_string(), key: None, used_by });
+                self.out.insert(MissingRef {
+                    kind,
+                    name: obj.to_string(),
+                    key: None,
+                    used_by,
+                });
             }
             (Some(o), Some(k)) if !o.keys.contains(k) => {
-                self.out.insert(MissingRef { kind, name: obj.to_string(), key: Some(k.to_string()), used_by });
+                self.out.insert(MissingRef {
+                    kind,
+                    name: obj.to_string(),
+                    key: Some(k.to_string()),
+                    used_by,
+                });
             }
             _ => {}
         }
@@ -97,7 +126,9 @@ impl Lookup<'_> {
             }
             if let Some(c) = &v.persistent_volume_claim
                 && let Some(pvcs) = &self.snap.pvcs
-                && !pvcs.iter().any(|p| ns(&p.metadata) == self.namespace && name(&p.metadata) == c.claim_name)
+                && !pvcs
+                    .iter()
+                    .any(|p| ns(&p.metadata) == self.namespace && name(&p.metadata) == c.claim_name)
             {
                 self.out.insert(MissingRef {
                     kind: "PersistentVolumeClaim",
@@ -107,31 +138,64 @@ impl Lookup<'_> {
                 });
             }
         }
-        for c in spec.containers.iter().chain(spec.init_containers.iter().flatten()) {
+        for c in spec
+            .containers
+            .iter()
+            .chain(spec.init_containers.iter().flatten())
+        {
             for e in c.env.iter().flatten() {
                 let Some(from) = &e.value_from else { continue };
                 let used_by = format!("env {} of container {}", e.name, c.name);
                 if let Some(r) = &from.config_map_key_ref {
-                    self.keyed("ConfigMap", &r.name, Some(&r.key), r.optional.unwrap_or(false), used_by.clone());
+                    self.keyed(
+                        "ConfigMap",
+                        &r.name,
+                        Some(&r.key),
+                        r.optional.unwrap_or(false),
+                        used_by.clone(),
+                    );
                 }
                 if let Some(r) = &from.secret_key_ref {
-                    self.keyed("Secret", &r.name, Some(&r.key), r.optional.unwrap_or(false), used_by);
+                    self.keyed(
+                        "Secret",
+                        &r.name,
+                        Some(&r.key),
+                        r.optional.unwrap_or(false),
+                        used_by,
+                    );
                 }
             }
             for e in c.env_from.iter().flatten() {
                 let used_by = format!("envFrom of container {}", c.name);
                 if let Some(r) = &e.config_map_ref {
-                    self.keyed("ConfigMap", &r.name, None, r.optional.unwrap_or(false), used_by.clone());
+                    self.keyed(
+                        "ConfigMap",
+                        &r.name,
+                        None,
+                        r.optional.unwrap_or(false),
+                        used_by.clone(),
+                    );
                 }
                 if let Some(r) = &e.secret_ref {
-                    self.keyed("Secret", &r.name, None, r.optional.unwrap_or(false), used_by);
+                    self.keyed(
+                        "Secret",
+                        &r.name,
+                        None,
+                        r.optional.unwrap_or(false),
+                        used_by,
+                    );
                 }
             }
         }
         // "default" is created by the cluster in every namespace.
-        if let Some(sa) = spec.service_account_name.as_deref().filter(|s| !s.is_empty() && *s != "default")
+        if let Some(sa) = spec
+            .service_account_name
+            .as_deref()
+            .filter(|s| !s.is_empty() && *s != "default")
             && let Some(list) = &self.snap.service_accounts
-            && !list.iter().any(|a| a.namespace == self.namespace && a.name == sa)
+            && !list
+                .iter()
+                .any(|a| a.namespace == self.namespace && a.name == sa)
         {
             self.out.insert(MissingRef {
                 kind: "ServiceAccount",
@@ -145,7 +209,11 @@ impl Lookup<'_> {
 
 /// Missing references of one pod spec.
 pub fn missing_refs(snap: &Snapshot, namespace: &str, spec: &PodSpec) -> Vec<MissingRef> {
-    let mut l = Lookup { snap, namespace, out: BTreeSet::new() };
+    let mut l = Lookup {
+        snap,
+        namespace,
+        out: BTreeSet::new(),
+    };
     l.spec(spec);
     l.out.into_iter().collect()
 }
@@ -154,30 +222,49 @@ pub fn missing_refs(snap: &Snapshot, namespace: &str, spec: &PodSpec) -> Vec<Mis
 fn config_errors(pod: &Pod) -> Vec<String> {
     pod.status
         .iter()
-        .flat_map(|s| s.container_statuses.iter().flatten().chain(s.init_container_statuses.iter().flatten()))
+        .flat_map(|s| {
+            s.container_statuses
+                .iter()
+                .flatten()
+                .chain(s.init_container_statuses.iter().flatten())
+        })
         .filter_map(|c| {
             let w = c.state.as_ref()?.waiting.as_ref()?;
             let r = w.reason.as_deref()?;
-            r.starts_with("CreateContainer")
-                .then(|| format!("container {}: {r}: {}", c.name, w.message.as_deref().unwrap_or("")))
+            r.starts_with("CreateContainer").then(|| {
+                format!(
+                    "container {}: {r}: {}",
+                    c.name,
+                    w.message.as_deref().unwrap_or("")
+                )
+            })
         })
         .collect()
 }
 
 fn remedy(r: &MissingRef, namespace: &str) -> String {
     match (r.kind, &r.key) {
-        ("Secret", None) => format!("kubectl create secret generic {} -n {namespace} --from-literal=<key>=<value>", r.name),
+        ("Secret", None) => format!(
+            "kubectl create secret generic {} -n {namespace} --from-literal=<key>=<value>",
+            r.name
+        ),
         ("Secret", Some(k)) => format!(
             "kubectl patch secret {} -n {namespace} --type merge -p '{{\"stringData\":{{\"{k}\":\"<value>\"}}}}'",
             r.name
         ),
-        ("ConfigMap", None) => format!("kubectl create configmap {} -n {namespace} --from-literal=<key>=<value>", r.name),
+        ("ConfigMap", None) => format!(
+            "kubectl create configmap {} -n {namespace} --from-literal=<key>=<value>",
+            r.name
+        ),
         ("ConfigMap", Some(k)) => format!(
             "kubectl patch configmap {} -n {namespace} --type merge -p '{{\"data\":{{\"{k}\":\"<value>\"}}}}'",
             r.name
         ),
         ("ServiceAccount", _) => format!("kubectl create serviceaccount {} -n {namespace}", r.name),
-        _ => format!("kubectl get pvc -n {namespace}  # create PersistentVolumeClaim {}", r.name),
+        _ => format!(
+            "kubectl get pvc -n {namespace}  # create PersistentVolumeClaim {}",
+            r.name
+        ),
     }
 }
 
@@ -186,17 +273,29 @@ pub fn check(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
     let mut holders: Vec<(ObjectKey, String, &PodSpec)> = Vec::new();
     for d in items(&snap.deployments) {
         if let Some(s) = d.spec.as_ref().and_then(|s| s.template.spec.as_ref()) {
-            holders.push((ObjectKey::new("Deployment", ns(&d.metadata), name(&d.metadata)), uid(&d.metadata).into(), s));
+            holders.push((
+                ObjectKey::new("Deployment", ns(&d.metadata), name(&d.metadata)),
+                uid(&d.metadata).into(),
+                s,
+            ));
         }
     }
     for d in items(&snap.statefulsets) {
         if let Some(s) = d.spec.as_ref().and_then(|s| s.template.spec.as_ref()) {
-            holders.push((ObjectKey::new("StatefulSet", ns(&d.metadata), name(&d.metadata)), uid(&d.metadata).into(), s));
+            holders.push((
+                ObjectKey::new("StatefulSet", ns(&d.metadata), name(&d.metadata)),
+                uid(&d.metadata).into(),
+                s,
+            ));
         }
     }
     for d in items(&snap.daemonsets) {
         if let Some(s) = d.spec.as_ref().and_then(|s| s.template.spec.as_ref()) {
-            holders.push((ObjectKey::new("DaemonSet", ns(&d.metadata), name(&d.metadata)), uid(&d.metadata).into(), s));
+            holders.push((
+                ObjectKey::new("DaemonSet", ns(&d.metadata), name(&d.metadata)),
+                uid(&d.metadata).into(),
+                s,
+            ));
         }
     }
     for c in items(&snap.cronjobs) {
@@ -206,7 +305,11 @@ pub fn check(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
             .and_then(|s| s.job_template.spec.as_ref())
             .and_then(|j| j.template.spec.as_ref())
         {
-            holders.push((ObjectKey::new("CronJob", ns(&c.metadata), name(&c.metadata)), uid(&c.metadata).into(), s));
+            holders.push((
+                ObjectKey::new("CronJob", ns(&c.metadata), name(&c.metadata)),
+                uid(&c.metadata).into(),
+                s,
+            ));
         }
     }
     let covered: BTreeSet<ObjectKey> = holders.iter().map(|h| h.0.clone()).collect();
@@ -215,7 +318,11 @@ pub fn check(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
         if !covered.contains(&owner)
             && let Some(s) = p.spec.as_ref()
         {
-            holders.push((ObjectKey::new("Pod", ns(&p.metadata), name(&p.metadata)), uid(&p.metadata).into(), s));
+            holders.push((
+                ObjectKey::new("Pod", ns(&p.metadata), name(&p.metadata)),
+                uid(&p.metadata).into(),
+                s,
+            ));
         }
     }
 
@@ -223,7 +330,10 @@ pub fn check(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
     for (key, owner_uid, spec) in holders {
         let refs = missing_refs(snap, &key.namespace, spec);
         let pods: Vec<&Pod> = if key.kind == "Pod" {
-            snap.pods.iter().filter(|p| name(&p.metadata) == key.name && ns(&p.metadata) == key.namespace).collect()
+            snap.pods
+                .iter()
+                .filter(|p| name(&p.metadata) == key.name && ns(&p.metadata) == key.namespace)
+                .collect()
         } else {
             snap.pods_of(&key).collect()
         };

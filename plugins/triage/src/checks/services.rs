@@ -56,7 +56,11 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
                 .filter(shares_key)
                 .collect();
             if candidates.is_empty() {
-                candidates = snap.pods.iter().filter(|p| ns(&p.metadata) == namespace).collect();
+                candidates = snap
+                    .pods
+                    .iter()
+                    .filter(|p| ns(&p.metadata) == namespace)
+                    .collect();
             }
             for p in candidates {
                 let text = p
@@ -107,17 +111,27 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
         let mut f = Finding::new(
             Reason::NoReadyEndpoints,
             &key,
-            format!("no ready endpoints: 0/{} selected pods ready", matching.len()),
+            format!(
+                "no ready endpoints: 0/{} selected pods ready",
+                matching.len()
+            ),
         )
         .evidence(format!("selector: {}", selector_text(selector)));
         let mut why: Vec<String> = Vec::new();
         for p in &matching {
             let issues = pods::classify(snap, ctx, p);
             let text = if issues.is_empty() {
-                let phase = p.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_default();
+                let phase = p
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.phase.clone())
+                    .unwrap_or_default();
                 format!("pod {}: {phase}, not Ready", name(&p.metadata))
             } else {
-                let d: Vec<String> = issues.iter().map(|i| format!("{} ({})", i.reason, i.detail)).collect();
+                let d: Vec<String> = issues
+                    .iter()
+                    .map(|i| format!("{} ({})", i.reason, i.detail))
+                    .collect();
                 format!("pod {}: {}", name(&p.metadata), d.join("; "))
             };
             why.push(text);
@@ -126,7 +140,10 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
         f.explains.insert(uid(&svc.metadata).to_string());
         f = f.remedy(format!("kubectl get endpoints {} -n {namespace}", key.name));
         if let Some(p) = matching.first() {
-            f = f.remedy(format!("kubectl describe pod {} -n {namespace}", name(&p.metadata)));
+            f = f.remedy(format!(
+                "kubectl describe pod {} -n {namespace}",
+                name(&p.metadata)
+            ));
         }
         out.push(f);
     }

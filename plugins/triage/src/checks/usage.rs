@@ -28,7 +28,12 @@ pub fn memory_usage(snap: &Snapshot, pod: &Pod, container: &str) -> Option<f64> 
 }
 
 fn limit(pod: &Pod, container: &str, resource: &str) -> Option<f64> {
-    let c = pod.spec.as_ref()?.containers.iter().find(|c| c.name == container)?;
+    let c = pod
+        .spec
+        .as_ref()?
+        .containers
+        .iter()
+        .find(|c| c.name == container)?;
     quantity::parse(&c.resources.as_ref()?.limits.as_ref()?.get(resource)?.0)
 }
 
@@ -36,7 +41,8 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
     if items(&snap.pod_metrics).is_empty() {
         return Vec::new();
     }
-    let mut groups: BTreeMap<ObjectKey, Vec<(String, String, Option<String>, String)>> = BTreeMap::new();
+    let mut groups: BTreeMap<ObjectKey, Vec<(String, String, Option<String>, String)>> =
+        BTreeMap::new();
     for pod in &snap.pods {
         if metrics_of(snap, pod).is_none() {
             continue;
@@ -49,8 +55,12 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
             continue;
         }
         for c in pod.spec.iter().flat_map(|s| s.containers.iter()) {
-            for (res, show) in [("memory", quantity::human_bytes as fn(f64) -> String), ("cpu", quantity::human_cpu)] {
-                let (Some(u), Some(l)) = (usage(snap, pod, &c.name, res), limit(pod, &c.name, res)) else {
+            for (res, show) in [
+                ("memory", quantity::human_bytes as fn(f64) -> String),
+                ("cpu", quantity::human_cpu),
+            ] {
+                let (Some(u), Some(l)) = (usage(snap, pod, &c.name, res), limit(pod, &c.name, res))
+                else {
                     continue;
                 };
                 if l <= 0.0 || u / l <= THRESHOLD {
@@ -79,7 +89,11 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
         let mut pods: Vec<&str> = hits.iter().map(|h| h.0.as_str()).collect();
         pods.dedup();
         let total = snap.pods_of(&owner).count().max(pods.len());
-        let msg = first.split(": ").nth(1).unwrap_or("near its limit").to_string();
+        let msg = first
+            .split(": ")
+            .nth(1)
+            .unwrap_or("near its limit")
+            .to_string();
         let mut f = Finding::new(
             Reason::HighResourceUsage,
             &owner,
@@ -88,7 +102,11 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
         for (pod, pod_uid, node, line) in hits {
             f.evidence.push(line);
             if !f.affected.iter().any(|a| a.name == pod) {
-                f.affected.push(Affected { kind: "Pod".into(), name: pod, node });
+                f.affected.push(Affected {
+                    kind: "Pod".into(),
+                    name: pod,
+                    node,
+                });
             }
             f.explains.insert(pod_uid);
         }

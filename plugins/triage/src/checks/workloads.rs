@@ -31,14 +31,30 @@ pub fn diff_values(path: &str, old: &Value, new: &Value, out: &mut Vec<String>) 
             keys.sort();
             keys.dedup();
             for k in keys {
-                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
-                diff_values(&p, a.get(k).unwrap_or(&Value::Null), b.get(k).unwrap_or(&Value::Null), out);
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                diff_values(
+                    &p,
+                    a.get(k).unwrap_or(&Value::Null),
+                    b.get(k).unwrap_or(&Value::Null),
+                    out,
+                );
             }
         }
         (Value::Array(a), Value::Array(b))
-            if a.iter().chain(b.iter()).all(|v| v.get("name").is_some_and(Value::is_string)) =>
+            if a.iter()
+                .chain(b.iter())
+                .all(|v| v.get("name").is_some_and(Value::is_string)) =>
         {
-            let key = |v: &Value| v.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+            let key = |v: &Value| {
+                v.get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
             let mut names: Vec<String> = a.iter().chain(b.iter()).map(key).collect();
             names.dedup();
             let mut uniq = Vec::new();
@@ -48,7 +64,12 @@ pub fn diff_values(path: &str, old: &Value, new: &Value, out: &mut Vec<String>) 
                 }
             }
             for n in uniq {
-                let find = |l: &Vec<Value>| l.iter().find(|v| key(v) == n).cloned().unwrap_or(Value::Null);
+                let find = |l: &Vec<Value>| {
+                    l.iter()
+                        .find(|v| key(v) == n)
+                        .cloned()
+                        .unwrap_or(Value::Null)
+                };
                 diff_values(&format!("{path}[{n}]"), &find(a), &find(b), out);
             }
         }
@@ -68,11 +89,17 @@ pub fn diff_values(path: &str, old: &Value, new: &Value, out: &mut Vec<String>) 
 /// Pod template without the fields every revision differs in.
 fn template_value<T: serde::Serialize>(t: &T) -> Value {
     let mut v = serde_json::to_value(t).unwrap_or(Value::Null);
-    if let Some(labels) = v.pointer_mut("/metadata/labels").and_then(Value::as_object_mut) {
+    if let Some(labels) = v
+        .pointer_mut("/metadata/labels")
+        .and_then(Value::as_object_mut)
+    {
         labels.remove("pod-template-hash");
         labels.remove("controller-revision-hash");
     }
-    if let Some(ann) = v.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
+    if let Some(ann) = v
+        .pointer_mut("/metadata/annotations")
+        .and_then(Value::as_object_mut)
+    {
         ann.remove("kubectl.kubernetes.io/restartedAt");
     }
     v
@@ -87,8 +114,9 @@ pub fn recent_rollout(snap: &Snapshot, ctx: &Context, dep: &ObjectKey) -> Option
         .iter()
         .filter(|rs| ns(&rs.metadata) == dep.namespace)
         .filter(|rs| {
-            controller_of(&rs.metadata)
-                .is_some_and(|o| o.kind == "Deployment" && (o.uid == uid(&d.metadata) || o.name == dep.name))
+            controller_of(&rs.metadata).is_some_and(|o| {
+                o.kind == "Deployment" && (o.uid == uid(&d.metadata) || o.name == dep.name)
+            })
         })
         .filter_map(|rs| revision(&rs.metadata).map(|r| (r, rs)))
         .collect();
@@ -100,8 +128,18 @@ pub fn recent_rollout(snap: &Snapshot, ctx: &Context, dep: &ObjectKey) -> Option
         return None;
     }
     let mut changes = Vec::new();
-    let old = prev.spec.as_ref().and_then(|s| s.template.as_ref()).map(template_value).unwrap_or(Value::Null);
-    let new = cur.spec.as_ref().and_then(|s| s.template.as_ref()).map(template_value).unwrap_or(Value::Null);
+    let old = prev
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.as_ref())
+        .map(template_value)
+        .unwrap_or(Value::Null);
+    let new = cur
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.as_ref())
+        .map(template_value)
+        .unwrap_or(Value::Null);
     diff_values("", &old, &new, &mut changes);
     let mut evidence = vec![format!(
         "rollout {}: revision {prev_rev} → {cur_rev} (ReplicaSet {} → {})",
@@ -109,7 +147,13 @@ pub fn recent_rollout(snap: &Snapshot, ctx: &Context, dep: &ObjectKey) -> Option
         name(&prev.metadata),
         name(&cur.metadata)
     )];
-    evidence.extend(capped(changes.into_iter().map(|c| format!("  changed {c}")).collect(), 8));
+    evidence.extend(capped(
+        changes
+            .into_iter()
+            .map(|c| format!("  changed {c}"))
+            .collect(),
+        8,
+    ));
     Some(Rollout {
         evidence,
         undo: format!(
@@ -131,12 +175,16 @@ fn revision_rollout(
     let mut revs: Vec<_> = items(&snap.controller_revisions)
         .iter()
         .filter(|r| ns(&r.metadata) == key.namespace)
-        .filter(|r| controller_of(&r.metadata).is_some_and(|o| o.uid == owner_uid || o.name == key.name))
+        .filter(|r| {
+            controller_of(&r.metadata).is_some_and(|o| o.uid == owner_uid || o.name == key.name)
+        })
         .collect();
     revs.sort_by_key(|r| r.revision);
     let newest = revs.pop()?;
     let previous = match current {
-        Some(c) if c != name(&newest.metadata) => revs.iter().find(|r| name(&r.metadata) == c).copied(),
+        Some(c) if c != name(&newest.metadata) => {
+            revs.iter().find(|r| name(&r.metadata) == c).copied()
+        }
         _ => revs.pop(),
     }?;
     let created = newest.metadata.creation_timestamp.as_ref()?.0;
@@ -158,7 +206,13 @@ fn revision_rollout(
         previous.revision,
         newest.revision
     )];
-    evidence.extend(capped(changes.into_iter().map(|c| format!("  changed {c}")).collect(), 8));
+    evidence.extend(capped(
+        changes
+            .into_iter()
+            .map(|c| format!("  changed {c}"))
+            .collect(),
+        8,
+    ));
     Some(Rollout {
         evidence,
         undo: format!(
@@ -184,7 +238,13 @@ fn explained_by_pods(snap: &Snapshot, ctx: &Context, key: &ObjectKey) -> bool {
     })
 }
 
-fn recent_warnings(snap: &Snapshot, ctx: &Context, kind: &str, namespace: &str, obj: &str) -> Vec<String> {
+fn recent_warnings(
+    snap: &Snapshot,
+    ctx: &Context,
+    kind: &str,
+    namespace: &str,
+    obj: &str,
+) -> Vec<String> {
     snap.events_for(kind, namespace, obj)
         .filter(|e| e.type_.as_deref() == Some("Warning"))
         .filter(|e| event_time(e).is_some_and(|t| ctx.recent(t)))
@@ -206,12 +266,18 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
         let st = d.status.clone().unwrap_or_default();
         let available = st.available_replicas.unwrap_or(0);
         let deadline = st.conditions.iter().flatten().find(|c| {
-            c.type_ == "Progressing" && c.status == "False" && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
+            c.type_ == "Progressing"
+                && c.status == "False"
+                && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
         });
         if (available >= desired && deadline.is_none()) || explained_by_pods(snap, ctx, &key) {
             continue;
         }
-        let why = if deadline.is_some() { "rollout exceeded its progress deadline" } else { "fewer pods available than desired" };
+        let why = if deadline.is_some() {
+            "rollout exceeded its progress deadline"
+        } else {
+            "fewer pods available than desired"
+        };
         let mut f = Finding::new(
             Reason::DeploymentUnavailable,
             &key,
@@ -223,7 +289,12 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
             st.ready_replicas.unwrap_or(0),
             st.unavailable_replicas.unwrap_or(0)
         ));
-        for c in st.conditions.iter().flatten().filter(|c| c.status != "True" || c.type_ == "ReplicaFailure") {
+        for c in st
+            .conditions
+            .iter()
+            .flatten()
+            .filter(|c| c.status != "True" || c.type_ == "ReplicaFailure")
+        {
             f = f.evidence(format!(
                 "condition {}={} {}: {}",
                 c.type_,
@@ -232,20 +303,39 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
                 c.message.as_deref().unwrap_or("")
             ));
         }
-        f.evidence.extend(recent_warnings(snap, ctx, "Deployment", &key.namespace, &key.name));
+        f.evidence.extend(recent_warnings(
+            snap,
+            ctx,
+            "Deployment",
+            &key.namespace,
+            &key.name,
+        ));
         f.explains.insert(uid(&d.metadata).to_string());
         for rs in items(&snap.replicasets).iter().filter(|rs| {
-            ns(&rs.metadata) == key.namespace && controller_of(&rs.metadata).is_some_and(|o| o.uid == uid(&d.metadata))
+            ns(&rs.metadata) == key.namespace
+                && controller_of(&rs.metadata).is_some_and(|o| o.uid == uid(&d.metadata))
         }) {
             f.explains.insert(uid(&rs.metadata).to_string());
-            f.evidence.extend(recent_warnings(snap, ctx, "ReplicaSet", &key.namespace, name(&rs.metadata)));
+            f.evidence.extend(recent_warnings(
+                snap,
+                ctx,
+                "ReplicaSet",
+                &key.namespace,
+                name(&rs.metadata),
+            ));
         }
         if let Some(r) = recent_rollout(snap, ctx, &key) {
             f.evidence.extend(r.evidence);
             f = f.remedy(r.undo);
         }
-        f = f.remedy(format!("kubectl rollout status deployment/{} -n {}", key.name, key.namespace));
-        f = f.remedy(format!("kubectl describe deployment {} -n {}", key.name, key.namespace));
+        f = f.remedy(format!(
+            "kubectl rollout status deployment/{} -n {}",
+            key.name, key.namespace
+        ));
+        f = f.remedy(format!(
+            "kubectl describe deployment {} -n {}",
+            key.name, key.namespace
+        ));
         out.push(f);
     }
     for s in items(&snap.statefulsets) {
@@ -274,14 +364,32 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
                 st.update_revision.as_deref().unwrap_or("?")
             ));
         }
-        f.evidence.extend(recent_warnings(snap, ctx, "StatefulSet", &key.namespace, &key.name));
+        f.evidence.extend(recent_warnings(
+            snap,
+            ctx,
+            "StatefulSet",
+            &key.namespace,
+            &key.name,
+        ));
         f.explains.insert(uid(&s.metadata).to_string());
-        if let Some(r) = revision_rollout(snap, ctx, &key, uid(&s.metadata), st.current_revision.as_deref()) {
+        if let Some(r) = revision_rollout(
+            snap,
+            ctx,
+            &key,
+            uid(&s.metadata),
+            st.current_revision.as_deref(),
+        ) {
             f.evidence.extend(r.evidence);
             f = f.remedy(r.undo);
         }
-        f = f.remedy(format!("kubectl rollout status statefulset/{} -n {}", key.name, key.namespace));
-        f = f.remedy(format!("kubectl describe statefulset {} -n {}", key.name, key.namespace));
+        f = f.remedy(format!(
+            "kubectl rollout status statefulset/{} -n {}",
+            key.name, key.namespace
+        ));
+        f = f.remedy(format!(
+            "kubectl describe statefulset {} -n {}",
+            key.name, key.namespace
+        ));
         out.push(f);
     }
     for d in items(&snap.daemonsets) {
@@ -304,13 +412,22 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
             st.updated_number_scheduled.unwrap_or(0),
             st.number_misscheduled
         ));
-        f.evidence.extend(recent_warnings(snap, ctx, "DaemonSet", &key.namespace, &key.name));
+        f.evidence.extend(recent_warnings(
+            snap,
+            ctx,
+            "DaemonSet",
+            &key.namespace,
+            &key.name,
+        ));
         f.explains.insert(uid(&d.metadata).to_string());
         if let Some(r) = revision_rollout(snap, ctx, &key, uid(&d.metadata), None) {
             f.evidence.extend(r.evidence);
             f = f.remedy(r.undo);
         }
-        f = f.remedy(format!("kubectl rollout status daemonset/{} -n {}", key.name, key.namespace));
+        f = f.remedy(format!(
+            "kubectl rollout status daemonset/{} -n {}",
+            key.name, key.namespace
+        ));
         out.push(f);
     }
     out
