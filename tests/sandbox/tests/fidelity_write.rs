@@ -179,8 +179,8 @@ fn patch_merge_and_strategic() {
 #[test]
 fn delete_removes_object() {
     let Some(k) = kubectl() else { return };
-    k.run(&["create", "configmap", "doomed", "--from-literal=a=1"])
-        .ok();
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: doomed\ndata:\n  a: \"1\"\n";
+    k.run_with_stdin(&["apply", "-f", "-"], Some(cm)).ok();
     let out = k.run(&["delete", "configmap", "doomed"]).ok();
     assert_eq!(out.stdout.trim(), "configmap \"doomed\" deleted");
     let gone = k.run(&["get", "configmap", "doomed"]).failed();
@@ -196,19 +196,75 @@ fn delete_removes_object() {
     );
 }
 
+/// kubectl >= 1.32 sends `create <kind>` bodies as protobuf.
 #[test]
-fn scale_and_rollout() {
+#[ignore = "server-core: protobuf request bodies get 415 (kubectl >= 1.32 `create configmap`)"]
+fn create_with_protobuf_body() {
+    let Some(k) = kubectl() else { return };
+    let out = k
+        .run(&["create", "configmap", "created", "--from-literal=a=1"])
+        .ok();
+    assert_eq!(out.stdout.trim(), "configmap/created created");
+    let v = k
+        .run(&["get", "configmap", "created", "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(v["data"]["a"], "1");
+}
+
+#[test]
+fn scale_and_restart() {
     let Some(k) = kubectl() else { return };
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("r.yaml");
-    std::fs::write(&file, deployment_yaml("rolled", "nginx:1.27", 1)).expect("write");
+    std::fs::write(&file, deployment_yaml("scaled", "nginx:1.27", 1)).expect("write");
     k.run(&["apply", "-f", &file.display().to_string()]).ok();
     let scaled = k
-        .run(&["scale", "deployment", "rolled", "--replicas=2"])
+        .run(&["scale", "deployment", "scaled", "--replicas=2"])
         .ok();
-    assert_eq!(scaled.stdout.trim(), "deployment.apps/rolled scaled");
-    let restart = k.run(&["rollout", "restart", "deployment", "rolled"]).ok();
-    assert_eq!(restart.stdout.trim(), "deployment.apps/rolled restarted");
+    assert_eq!(scaled.stdout.trim(), "deployment.apps/scaled scaled");
+    let replicas = k
+        .run(&[
+            "get",
+            "deployment",
+            "scaled",
+            "-o",
+            "jsonpath={.spec.replicas}",
+        ])
+        .ok();
+    assert_eq!(replicas.stdout, "2");
+    let restart = k.run(&["rollout", "restart", "deployment", "scaled"]).ok();
+    assert_eq!(restart.stdout.trim(), "deployment.apps/scaled restarted");
+    let v = k
+        .run(&["get", "deployment", "scaled", "-o", "json"])
+        .ok()
+        .json();
+    assert!(
+        v["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"]
+            .is_string(),
+        "{}",
+        v["spec"]["template"]
+    );
+}
+
+#[test]
+#[ignore = "server-core: no Deployment/ReplicaSet controller simulation yet (status never updated)"]
+fn rollout_status_completes() {
+    let Some(k) = kubectl() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("r.yaml");
+    std::fs::write(&file, deployment_yaml("rolled", "nginx:1.27", 2)).expect("write");
+    k.run(&["apply", "-f", &file.display().to_string()]).ok();
+    let status = k
+        .run(&["rollout", "status", "deployment", "rolled", "--timeout=20s"])
+        .ok();
+    assert!(
+        status.stdout.contains("successfully rolled out"),
+        "{}",
+        status.stdout
+    );
+    k.run(&["set", "image", "deployment/rolled", "app=nginx:1.28"])
+        .ok();
     let status = k
         .run(&["rollout", "status", "deployment", "rolled", "--timeout=20s"])
         .ok();
@@ -219,6 +275,10 @@ fn scale_and_rollout() {
     );
     let history = k.run(&["rollout", "history", "deployment", "rolled"]).ok();
     assert!(history.stdout.contains("REVISION"), "{}", history.stdout);
+    let pods = k
+        .run(&["get", "pods", "-l", "app=rolled", "-o", "name"])
+        .ok();
+    assert_eq!(pods.stdout.lines().count(), 2, "{}", pods.stdout);
 }
 
 #[test]
