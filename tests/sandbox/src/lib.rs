@@ -97,10 +97,12 @@ impl Sandbox {
             .thread_name("kube-sandbox")
             .build()
             .context("starting the tokio runtime")?;
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind(("127.0.0.1", opts.port)))
+        // Bind with std so `start` also works when called from inside another
+        // tokio runtime (async tests); the server thread adopts the socket.
+        let std_listener = std::net::TcpListener::bind(("127.0.0.1", opts.port))
             .with_context(|| format!("binding 127.0.0.1:{}", opts.port))?;
-        let addr = listener.local_addr()?;
+        std_listener.set_nonblocking(true)?;
+        let addr = std_listener.local_addr()?;
         let tls = if opts.plain_http {
             None
         } else {
@@ -134,7 +136,12 @@ impl Sandbox {
         let thread = std::thread::Builder::new()
             .name("kube-sandbox".into())
             .spawn(move || {
-                runtime.block_on(http::serve(listener, acceptor, st, rx));
+                runtime.block_on(async move {
+                    match tokio::net::TcpListener::from_std(std_listener) {
+                        Ok(listener) => http::serve(listener, acceptor, st, rx).await,
+                        Err(e) => tracing::error!("cannot serve: {e}"),
+                    }
+                });
                 // Open watches end with the runtime.
                 runtime.shutdown_background();
             })

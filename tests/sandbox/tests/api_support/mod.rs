@@ -1,0 +1,79 @@
+//! Shared harness for the api_* behaviour tests: a sandbox over the
+//! `sandbox-api` fixtures, kube clients for its kubeconfig contexts, and a
+//! raw request helper that returns the status code and the decoded body.
+#![allow(dead_code)]
+
+use http_body_util::BodyExt;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube_sandbox::{Sandbox, SandboxOptions, fixture_dir};
+use serde_json::Value;
+
+pub fn start_with(dirs: &[&str], faults: &[&str]) -> Sandbox {
+    Sandbox::start(SandboxOptions {
+        fixtures: dirs.iter().map(|d| fixture_dir("sandbox-api").join(d)).collect(),
+        faults: faults.iter().map(|f| f.to_string()).collect(),
+        ..Default::default()
+    })
+    .expect("sandbox starts")
+}
+
+pub fn start() -> Sandbox {
+    start_with(&["basic"], &[])
+}
+
+pub async fn config(sb: &Sandbox, context: Option<&str>) -> kube::Config {
+    let kc = Kubeconfig::read_from(sb.kubeconfig()).expect("kubeconfig");
+    let opts = KubeConfigOptions {
+        context: context.map(str::to_string),
+        ..Default::default()
+    };
+    kube::Config::from_custom_kubeconfig(kc, &opts).await.expect("config")
+}
+
+pub async fn client(sb: &Sandbox) -> kube::Client {
+    kube::Client::try_from(config(sb, None).await).expect("client")
+}
+
+pub async fn client_as(sb: &Sandbox, context: &str) -> kube::Client {
+    kube::Client::try_from(config(sb, Some(context)).await).expect("client")
+}
+
+/// The reply to one raw request: status code, content type and body.
+pub struct Reply {
+    pub code: u16,
+    pub content_type: String,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+}
+
+pub async fn send(client: &kube::Client, method: &str, path: &str, content_type: Option<&str>, body: Option<Value>) -> Reply {
+    let mut b = http::Request::builder().method(method).uri(path);
+    if let Some(ct) = content_type {
+        b = b.header("content-type", ct);
+    }
+    let bytes = body.map(|v| serde_json::to_vec(&v).expect("json")).unwrap_or_default();
+    let req = b.body(kube::client::Body::from(bytes)).expect("request");
+    let resp = client.send(req).await.expect("response");
+    let code = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    Reply {
+        code,
+        content_type,
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+pub async fn get(client: &kube::Client, path: &str) -> Reply {
+    send(client, "GET", path, None, None).await
+}
