@@ -311,6 +311,7 @@ pub fn aggregated_discovery_as(registry: &Registry, legacy: bool, content_type: 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -919,6 +919,7 @@ fn add_list_schema(out: &mut Map<String, Value>, rt: &ResourceType, name: &str) 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

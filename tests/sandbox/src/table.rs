@@ -2175,6 +2175,7 @@ fn hpa_targets(o: &Value) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::registry::Registry;

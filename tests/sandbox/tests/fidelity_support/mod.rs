@@ -87,7 +87,7 @@ impl Run {
         self.stdout
             .lines()
             .skip(1)
-            .map(|l| split_columns(l))
+            .map(split_columns)
             .collect()
     }
 
