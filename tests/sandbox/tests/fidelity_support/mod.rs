@@ -84,11 +84,7 @@ impl Run {
 
     /// The data rows of a table (header dropped), split on runs of spaces.
     pub fn table_rows(&self) -> Vec<Vec<String>> {
-        self.stdout
-            .lines()
-            .skip(1)
-            .map(split_columns)
-            .collect()
+        self.stdout.lines().skip(1).map(split_columns).collect()
     }
 
     pub fn header(&self) -> Vec<String> {
