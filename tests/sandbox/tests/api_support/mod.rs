@@ -77,3 +77,40 @@ pub async fn send(client: &kube::Client, method: &str, path: &str, content_type:
 pub async fn get(client: &kube::Client, path: &str) -> Reply {
     send(client, "GET", path, None, None).await
 }
+
+/// The admin token from the sandbox's kubeconfig.
+pub fn admin_token(sb: &Sandbox) -> String {
+    let text = std::fs::read_to_string(sb.kubeconfig()).expect("kubeconfig");
+    let after = text.split("- name: admin").nth(1).expect("admin user");
+    let line = after.lines().find(|l| l.trim_start().starts_with("token:")).expect("token");
+    line.trim_start().trim_start_matches("token:").trim().trim_matches('"').to_string()
+}
+
+/// One HTTP/1.1 request over a fresh connection to a `plain_http` sandbox,
+/// without any client-side retries: (status, raw head, body) or None when the
+/// server closed the connection without answering.
+pub fn raw_http(sb: &Sandbox, method: &str, path: &str) -> Option<(u16, String, String)> {
+    use std::io::{Read, Write};
+    let addr = sb.url().trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+        admin_token(sb)
+    );
+    s.write_all(req.as_bytes()).expect("write");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    let (head, body) = out.split_once("\r\n\r\n")?;
+    let code = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((code, head.to_string(), body.to_string()))
+}
+
+pub fn start_plain(faults: &[&str]) -> Sandbox {
+    Sandbox::start(SandboxOptions {
+        fixtures: vec![fixture_dir("sandbox-api").join("basic")],
+        faults: faults.iter().map(|f| f.to_string()).collect(),
+        plain_http: true,
+        ..Default::default()
+    })
+    .expect("sandbox starts")
+}
