@@ -324,6 +324,7 @@ fn signal_names_for_exit_codes() {
 #[test]
 fn every_fixture_scenario_yields_exactly_its_reason() {
     // The same folders the CLI tests serve, analysed without a server.
+    let mut failures = Vec::new();
     for (folder, want) in crate::checks::tests::SCENARIOS {
         let f = run(&fixture(&format!("triage/{folder}")));
         let got: Vec<(Reason, String)> = reasons(&f);
@@ -335,7 +336,20 @@ fn every_fixture_scenario_yields_exactly_its_reason() {
         got_sorted.sort();
         let mut want_sorted = want.clone();
         want_sorted.sort();
-        assert_eq!(got_sorted, want_sorted, "scenario {folder}");
+        if got_sorted != want_sorted {
+            failures.push(format!("{folder}: got {got_sorted:?}, want {want_sorted:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn scenario_list_covers_every_reason() {
+    for r in Reason::ALL {
+        assert!(
+            SCENARIOS.iter().any(|(_, f)| f.iter().any(|(x, _)| *x == r.as_str())),
+            "no fixture scenario for {r}"
+        );
     }
 }
 
@@ -357,4 +371,19 @@ pub const SCENARIOS: &[(&str, &[(&str, &str)])] = &[
         &[("MissingReference", "Deployment/app")],
     ),
     ("unschedulable", &[("Unschedulable", "Deployment/batch")]),
+    ("probe-failing", &[("ProbeFailing", "Deployment/api")]),
+    ("high-restarts", &[("HighRestarts", "Deployment/cache")]),
+    ("container-error", &[("ContainerError", "Pod/db-migrate")]),
+    ("deployment-unavailable", &[("DeploymentUnavailable", "Deployment/api")]),
+    ("statefulset-unavailable", &[("StatefulSetUnavailable", "StatefulSet/db")]),
+    ("daemonset-unavailable", &[("DaemonSetUnavailable", "DaemonSet/agent")]),
+    ("no-ready-endpoints", &[("NoReadyEndpoints", "Service/web"), ("ProbeFailing", "Deployment/web")]),
+    ("selector-matches-no-pods", &[("SelectorMatchesNoPods", "Service/frontend")]),
+    ("pvc-pending", &[("PVCPending", "PersistentVolumeClaim/reports")]),
+    ("hpa-at-max", &[("HPAAtMax", "HorizontalPodAutoscaler/checkout")]),
+    ("pdb-blocks-disruption", &[("PDBBlocksDisruption", "PodDisruptionBudget/ledger")]),
+    ("node-problem", &[("NodeProblem", "Node/node-2")]),
+    ("job-failed", &[("JobFailed", "Job/export-orders"), ("JobFailed", "CronJob/nightly-report")]),
+    ("high-resource-usage", &[("HighResourceUsage", "Deployment/indexer")]),
+    ("warning-events", &[("WarningEvents", "Pod/docs-6f5e4d3c2-x7k2p")]),
 ];
