@@ -173,7 +173,7 @@ async fn pod_metrics(scope: &Scope<'_>) -> Result<(Listed<PodMetrics>, Vec<Skip>
             ))
         }
         // Aggregated APIs that are registered but down answer 503; treat as absent.
-        Err(e) if matches!(e, Error::Api { code: 503, .. }) => Ok((
+        Err(Error::Api { code: 503, .. }) => Ok((
             None,
             skips(
                 "pods.metrics.k8s.io",

@@ -431,31 +431,102 @@ fn runs_as_a_kubectl_plugin() {
 #[test]
 fn every_reason_scenario_through_the_sandbox() {
     const CASES: &[(&str, &str, &[(&str, &str)], i32)] = &[
-        ("probe-failing", "triage-probe", &[("ProbeFailing", "Deployment/api")], 0),
-        ("high-restarts", "triage-restarts", &[("HighRestarts", "Deployment/cache")], 0),
-        ("container-error", "triage-containererror", &[("ContainerError", "Pod/db-migrate")], 0),
-        ("deployment-unavailable", "triage-rollout", &[("DeploymentUnavailable", "Deployment/api")], 1),
-        ("statefulset-unavailable", "triage-sts", &[("StatefulSetUnavailable", "StatefulSet/db")], 1),
-        ("daemonset-unavailable", "triage-ds", &[("DaemonSetUnavailable", "DaemonSet/agent")], 1),
+        (
+            "probe-failing",
+            "triage-probe",
+            &[("ProbeFailing", "Deployment/api")],
+            0,
+        ),
+        (
+            "high-restarts",
+            "triage-restarts",
+            &[("HighRestarts", "Deployment/cache")],
+            0,
+        ),
+        (
+            "container-error",
+            "triage-containererror",
+            &[("ContainerError", "Pod/db-migrate")],
+            0,
+        ),
+        (
+            "deployment-unavailable",
+            "triage-rollout",
+            &[("DeploymentUnavailable", "Deployment/api")],
+            1,
+        ),
+        (
+            "statefulset-unavailable",
+            "triage-sts",
+            &[("StatefulSetUnavailable", "StatefulSet/db")],
+            1,
+        ),
+        (
+            "daemonset-unavailable",
+            "triage-ds",
+            &[("DaemonSetUnavailable", "DaemonSet/agent")],
+            1,
+        ),
         (
             "no-ready-endpoints",
             "triage-endpoints",
-            &[("NoReadyEndpoints", "Service/web"), ("ProbeFailing", "Deployment/web")],
+            &[
+                ("NoReadyEndpoints", "Service/web"),
+                ("ProbeFailing", "Deployment/web"),
+            ],
             1,
         ),
-        ("selector-matches-no-pods", "triage-selector", &[("SelectorMatchesNoPods", "Service/frontend")], 1),
-        ("pvc-pending", "triage-pvc", &[("PVCPending", "PersistentVolumeClaim/reports")], 0),
-        ("hpa-at-max", "triage-hpa", &[("HPAAtMax", "HorizontalPodAutoscaler/checkout")], 0),
-        ("pdb-blocks-disruption", "triage-pdb", &[("PDBBlocksDisruption", "PodDisruptionBudget/ledger")], 0),
-        ("node-problem", "triage-node", &[("NodeProblem", "Node/node-2")], 0),
+        (
+            "selector-matches-no-pods",
+            "triage-selector",
+            &[("SelectorMatchesNoPods", "Service/frontend")],
+            1,
+        ),
+        (
+            "pvc-pending",
+            "triage-pvc",
+            &[("PVCPending", "PersistentVolumeClaim/reports")],
+            0,
+        ),
+        (
+            "hpa-at-max",
+            "triage-hpa",
+            &[("HPAAtMax", "HorizontalPodAutoscaler/checkout")],
+            0,
+        ),
+        (
+            "pdb-blocks-disruption",
+            "triage-pdb",
+            &[("PDBBlocksDisruption", "PodDisruptionBudget/ledger")],
+            0,
+        ),
+        (
+            "node-problem",
+            "triage-node",
+            &[("NodeProblem", "Node/node-2")],
+            0,
+        ),
         (
             "job-failed",
             "triage-jobs",
-            &[("JobFailed", "CronJob/nightly-report"), ("JobFailed", "Job/export-orders")],
+            &[
+                ("JobFailed", "CronJob/nightly-report"),
+                ("JobFailed", "Job/export-orders"),
+            ],
             0,
         ),
-        ("high-resource-usage", "triage-usage", &[("HighResourceUsage", "Deployment/indexer")], 0),
-        ("warning-events", "triage-events", &[("WarningEvents", "Pod/docs-6f5e4d3c2-x7k2p")], 0),
+        (
+            "high-resource-usage",
+            "triage-usage",
+            &[("HighResourceUsage", "Deployment/indexer")],
+            0,
+        ),
+        (
+            "warning-events",
+            "triage-events",
+            &[("WarningEvents", "Pod/docs-6f5e4d3c2-x7k2p")],
+            0,
+        ),
     ];
     for (folder, ns, expected, exit) in CASES {
         scenario(folder, ns, expected, *exit);
@@ -464,14 +535,24 @@ fn every_reason_scenario_through_the_sandbox() {
 
 #[test]
 fn rollout_evidence_names_the_change_and_the_undo() {
-    let doc = scenario("deployment-unavailable", "triage-rollout", &[("DeploymentUnavailable", "Deployment/api")], 1);
+    let doc = scenario(
+        "deployment-unavailable",
+        "triage-rollout",
+        &[("DeploymentUnavailable", "Deployment/api")],
+        1,
+    );
     let f = finding(&doc, "DeploymentUnavailable");
     let ev = evidence(f);
     assert!(ev.contains("revision 4 → 5"), "{ev}");
-    assert!(ev.contains("image: registry.example.com/api:1.8.0 → registry.example.com/api:1.9.0"), "{ev}");
+    assert!(
+        ev.contains("image: registry.example.com/api:1.8.0 → registry.example.com/api:1.9.0"),
+        "{ev}"
+    );
     assert!(ev.contains("exceeded quota"), "{ev}");
     assert!(
-        f["remediation"].to_string().contains("kubectl rollout undo deployment/api -n triage-rollout --to-revision=4"),
+        f["remediation"]
+            .to_string()
+            .contains("kubectl rollout undo deployment/api -n triage-rollout --to-revision=4"),
         "{f:#}"
     );
 }
@@ -479,7 +560,10 @@ fn rollout_evidence_names_the_change_and_the_undo() {
 #[test]
 fn fail_on_warning_trips_on_warnings() {
     let sb = sandbox("triage/pvc-pending");
-    let out = triage(&sb, &["-n", "triage-pvc", "--fail-on", "warning", "-o", "json"]);
+    let out = triage(
+        &sb,
+        &["-n", "triage-pvc", "--fail-on", "warning", "-o", "json"],
+    );
     assert_eq!(out.status.code(), Some(1));
     let ev = evidence(finding(&json(&out), "PVCPending"));
     assert!(ev.contains("fast-ssd"), "{ev}");

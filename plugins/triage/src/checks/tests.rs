@@ -337,7 +337,9 @@ fn every_fixture_scenario_yields_exactly_its_reason() {
         let mut want_sorted = want.clone();
         want_sorted.sort();
         if got_sorted != want_sorted {
-            failures.push(format!("{folder}: got {got_sorted:?}, want {want_sorted:?}"));
+            failures.push(format!(
+                "{folder}: got {got_sorted:?}, want {want_sorted:?}"
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -347,7 +349,9 @@ fn every_fixture_scenario_yields_exactly_its_reason() {
 fn scenario_list_covers_every_reason() {
     for r in Reason::ALL {
         assert!(
-            SCENARIOS.iter().any(|(_, f)| f.iter().any(|(x, _)| *x == r.as_str())),
+            SCENARIOS
+                .iter()
+                .any(|(_, f)| f.iter().any(|(x, _)| *x == r.as_str())),
             "no fixture scenario for {r}"
         );
     }
@@ -374,16 +378,55 @@ pub const SCENARIOS: &[(&str, &[(&str, &str)])] = &[
     ("probe-failing", &[("ProbeFailing", "Deployment/api")]),
     ("high-restarts", &[("HighRestarts", "Deployment/cache")]),
     ("container-error", &[("ContainerError", "Pod/db-migrate")]),
-    ("deployment-unavailable", &[("DeploymentUnavailable", "Deployment/api")]),
-    ("statefulset-unavailable", &[("StatefulSetUnavailable", "StatefulSet/db")]),
-    ("daemonset-unavailable", &[("DaemonSetUnavailable", "DaemonSet/agent")]),
-    ("no-ready-endpoints", &[("NoReadyEndpoints", "Service/web"), ("ProbeFailing", "Deployment/web")]),
-    ("selector-matches-no-pods", &[("SelectorMatchesNoPods", "Service/frontend")]),
-    ("pvc-pending", &[("PVCPending", "PersistentVolumeClaim/reports")]),
-    ("hpa-at-max", &[("HPAAtMax", "HorizontalPodAutoscaler/checkout")]),
-    ("pdb-blocks-disruption", &[("PDBBlocksDisruption", "PodDisruptionBudget/ledger")]),
+    (
+        "deployment-unavailable",
+        &[("DeploymentUnavailable", "Deployment/api")],
+    ),
+    (
+        "statefulset-unavailable",
+        &[("StatefulSetUnavailable", "StatefulSet/db")],
+    ),
+    (
+        "daemonset-unavailable",
+        &[("DaemonSetUnavailable", "DaemonSet/agent")],
+    ),
+    (
+        "no-ready-endpoints",
+        &[
+            ("NoReadyEndpoints", "Service/web"),
+            ("ProbeFailing", "Deployment/web"),
+        ],
+    ),
+    (
+        "selector-matches-no-pods",
+        &[("SelectorMatchesNoPods", "Service/frontend")],
+    ),
+    (
+        "pvc-pending",
+        &[("PVCPending", "PersistentVolumeClaim/reports")],
+    ),
+    (
+        "hpa-at-max",
+        &[("HPAAtMax", "HorizontalPodAutoscaler/checkout")],
+    ),
+    (
+        "pdb-blocks-disruption",
+        &[("PDBBlocksDisruption", "PodDisruptionBudget/ledger")],
+    ),
     ("node-problem", &[("NodeProblem", "Node/node-2")]),
-    ("job-failed", &[("JobFailed", "Job/export-orders"), ("JobFailed", "CronJob/nightly-report")]),
-    ("high-resource-usage", &[("HighResourceUsage", "Deployment/indexer")]),
-    ("warning-events", &[("WarningEvents", "Pod/docs-6f5e4d3c2-x7k2p")]),
+    (
+        "job-failed",
+        &[
+            ("JobFailed", "Job/export-orders"),
+            ("JobFailed", "CronJob/nightly-report"),
+        ],
+    ),
+    (
+        "high-resource-usage",
+        &[("HighResourceUsage", "Deployment/indexer")],
+    ),
+    (
+        "warning-events",
+        &[("WarningEvents", "Pod/docs-6f5e4d3c2-x7k2p")],
+    ),
 ];

@@ -11,10 +11,11 @@ use crate::snapshot::{ObjectKey, PodMetrics, Snapshot, items, name, ns, quantity
 
 pub const THRESHOLD: f64 = 0.9;
 
+/// (pod, pod uid, node, evidence line) of one container over the threshold.
+type Hit = (String, String, Option<String>, String);
+
 fn metrics_of<'a>(snap: &'a Snapshot, pod: &Pod) -> Option<&'a PodMetrics> {
-    items(&snap.pod_metrics)
-        .iter()
-        .find(|m| name(&m.metadata) == name(&pod.metadata) && ns(&m.metadata) == ns(&pod.metadata))
+    snap.metrics_for(ns(&pod.metadata), name(&pod.metadata))
 }
 
 fn usage(snap: &Snapshot, pod: &Pod, container: &str, resource: &str) -> Option<f64> {
@@ -41,8 +42,7 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
     if items(&snap.pod_metrics).is_empty() {
         return Vec::new();
     }
-    let mut groups: BTreeMap<ObjectKey, Vec<(String, String, Option<String>, String)>> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<ObjectKey, Vec<Hit>> = BTreeMap::new();
     for pod in &snap.pods {
         if metrics_of(snap, pod).is_none() {
             continue;
