@@ -225,6 +225,30 @@ pub fn classify(snap: &Snapshot, ctx: &Context, pod: &Pod) -> Vec<PodIssue> {
             }
             _ => {}
         }
+        // Running again, but the last run ended in an OOM kill inside the
+        // window: it will happen again under the same load.
+        if waiting.is_none()
+            && terminated.is_none()
+            && let Some(t) = last
+            && t.reason.as_deref() == Some("OOMKilled")
+            && let Some(f) = t.finished_at.as_ref()
+            && ctx.recent(f.0)
+        {
+            crashing = true;
+            out.push(PodIssue {
+                reason: Reason::OOMKilled,
+                container: Some(cs.name.clone()),
+                detail: format!("OOMKilled, {limit_text}"),
+                state: "restarted after OOMKilled".into(),
+                evidence: vec![format!(
+                    "container {}: last terminated OOMKilled, exit code {}, finished {}; {} restarts; memory {limit_text}",
+                    cs.name,
+                    exit_code_text(t.exit_code),
+                    ago(ctx, f.0),
+                    cs.restart_count
+                )],
+            });
+        }
         if waiting.is_none()
             && let Some(t) = terminated
         {

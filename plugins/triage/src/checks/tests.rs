@@ -430,3 +430,24 @@ pub const SCENARIOS: &[(&str, &[(&str, &str)])] = &[
         &[("WarningEvents", "Pod/docs-6f5e4d3c2-x7k2p")],
     ),
 ];
+
+#[test]
+fn running_pod_oom_killed_inside_the_window_is_reported_outside_is_not() {
+    let recent = CRASHING_POD
+        .replace(
+            "state: {waiting: {reason: CrashLoopBackOff}}",
+            "state: {running: {startedAt: now-1m}}",
+        )
+        .replace("ready: false", "ready: true")
+        .replace(
+            "{type: Ready, status: \"False\"}",
+            "{type: Ready, status: \"True\"}",
+        );
+    let f = run(&snapshot(&recent));
+    assert_eq!(
+        reasons(&f),
+        vec![(Reason::OOMKilled, "Deployment/api".into())]
+    );
+    let old = recent.replace("finishedAt: now-1m", "finishedAt: now-3d");
+    assert!(run(&snapshot(&old)).is_empty());
+}
