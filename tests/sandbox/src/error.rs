@@ -10,7 +10,7 @@ pub struct ApiError {
     pub code: u16,
     pub reason: &'static str,
     pub message: String,
-    pub details: Option<Value>,
+    pub details: Option<Box<Value>>,
     /// Seconds for `Retry-After` (429/503), also copied into the details.
     pub retry_after: Option<u64>,
 }
@@ -45,7 +45,7 @@ impl ApiError {
     }
 
     fn with_details(mut self, d: Value) -> Self {
-        self.details = Some(d);
+        self.details = Some(Box::new(d));
         self
     }
 
@@ -170,7 +170,7 @@ impl ApiError {
             "reason": self.reason,
         });
         if let Some(d) = &self.details {
-            s["details"] = d.clone();
+            s["details"] = (**d).clone();
         }
         s["code"] = json!(self.code);
         s

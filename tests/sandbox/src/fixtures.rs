@@ -60,17 +60,23 @@ fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
 /// Parses one file into its non-empty documents, `kind: List` expanded.
 fn parse_file(file: &Path, docs: &mut Vec<Doc>) -> Result<(), String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let values: Vec<Value> = serde_saphyr::from_multiple(&text).map_err(|e| {
-        let line = e.location().map(|l| l.line()).unwrap_or(1);
-        let msg = e.to_string();
-        // The library's message may carry its own location and snippet; keep the first line.
-        let mut msg = msg.lines().next().unwrap_or("invalid YAML").trim();
-        msg = msg.strip_prefix("error: ").unwrap_or(msg);
-        if msg.starts_with("line ") {
-            msg = msg.split_once(": ").map_or(msg, |(_, rest)| rest);
-        }
-        format!("{}:{line}: {msg}", file.display())
-    })?;
+    // Fixtures are our own trusted files and may hold 10,000 documents: the
+    // parser's anti-abuse budget (1,024 documents, 250k nodes) does not apply.
+    let mut options = serde_saphyr::Options::default();
+    options.budget = None;
+    options.emit_comments = false;
+    let values: Vec<Value> =
+        serde_saphyr::from_multiple_with_options(&text, options).map_err(|e| {
+            let line = e.location().map(|l| l.line()).unwrap_or(1);
+            let msg = e.to_string();
+            // The library's message may carry its own location and snippet; keep the first line.
+            let mut msg = msg.lines().next().unwrap_or("invalid YAML").trim();
+            msg = msg.strip_prefix("error: ").unwrap_or(msg);
+            if msg.starts_with("line ") {
+                msg = msg.split_once(": ").map_or(msg, |(_, rest)| rest);
+            }
+            format!("{}:{line}: {msg}", file.display())
+        })?;
     for (i, value) in values.into_iter().enumerate() {
         if value.is_null() {
             continue;
@@ -278,7 +284,10 @@ fn link_events(txn: &mut crate::store::Txn<'_>) {
             _ => format!("{k}s"),
         }
     };
-    for (res, field) in [("/events", "involvedObject"), ("events.k8s.io/events", "regarding")] {
+    for (res, field) in [
+        ("/events", "involvedObject"),
+        ("events.k8s.io/events", "regarding"),
+    ] {
         let events: Vec<Value> = txn
             .inner()
             .iter_all()
@@ -286,13 +295,28 @@ fn link_events(txn: &mut crate::store::Txn<'_>) {
             .map(|(_, e)| e.clone())
             .collect();
         for mut ev in events {
-            let Some(target) = ev.get(field) else { continue };
-            if target.get("uid").and_then(Value::as_str).is_some_and(|u| !u.is_empty()) {
+            let Some(target) = ev.get(field) else {
+                continue;
+            };
+            if target
+                .get("uid")
+                .and_then(Value::as_str)
+                .is_some_and(|u| !u.is_empty())
+            {
                 continue;
             }
-            let s = |k: &str| target.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-            let (kind, ns, name, api_version) = (s("kind"), s("namespace"), s("name"), s("apiVersion"));
-            let group = crate::registry::split_api_version(&api_version).0.to_string();
+            let s = |k: &str| {
+                target
+                    .get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let (kind, ns, name, api_version) =
+                (s("kind"), s("namespace"), s("name"), s("apiVersion"));
+            let group = crate::registry::split_api_version(&api_version)
+                .0
+                .to_string();
             let key = res_key(&group, &plural_of(&kind));
             let uid = txn
                 .get(&key, &ns, &name)

@@ -129,14 +129,14 @@ impl PodLogs {
         if let Some(n) = q.tail_lines {
             text = tail(&text, n);
         }
-        if let Some(limit) = q.limit_bytes {
-            if text.len() > limit {
-                let mut cut = limit;
-                while !text.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                text.truncate(cut);
+        if let Some(limit) = q.limit_bytes
+            && text.len() > limit
+        {
+            let mut cut = limit;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
             }
+            text.truncate(cut);
         }
         Ok(text)
     }

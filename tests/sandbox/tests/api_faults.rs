@@ -8,20 +8,36 @@ use api_support::*;
 fn fault_429_for_count_then_success() {
     let sb = start_plain(&["verb=list,resource=pods,status=429,retry-after=2,count=2"]);
     for _ in 0..2 {
-        let (code, head, body) = raw_http(&sb, "GET", "/api/v1/namespaces/shop/pods").expect("answer");
+        let (code, head, body) =
+            raw_http(&sb, "GET", "/api/v1/namespaces/shop/pods").expect("answer");
         assert_eq!(code, 429);
-        assert!(head.to_ascii_lowercase().contains("retry-after: 2"), "{head}");
+        assert!(
+            head.to_ascii_lowercase().contains("retry-after: 2"),
+            "{head}"
+        );
         assert!(body.contains("\"reason\":\"TooManyRequests\""), "{body}");
     }
     // Other verbs/resources are untouched; after `count` the list succeeds.
-    assert_eq!(raw_http(&sb, "GET", "/api/v1/namespaces/shop/pods/web-7d9f-a").map(|r| r.0), Some(200));
-    assert_eq!(raw_http(&sb, "GET", "/api/v1/namespaces/shop/configmaps").map(|r| r.0), Some(200));
-    assert_eq!(raw_http(&sb, "GET", "/api/v1/namespaces/shop/pods").map(|r| r.0), Some(200));
+    assert_eq!(
+        raw_http(&sb, "GET", "/api/v1/namespaces/shop/pods/web-7d9f-a").map(|r| r.0),
+        Some(200)
+    );
+    assert_eq!(
+        raw_http(&sb, "GET", "/api/v1/namespaces/shop/configmaps").map(|r| r.0),
+        Some(200)
+    );
+    assert_eq!(
+        raw_http(&sb, "GET", "/api/v1/namespaces/shop/pods").map(|r| r.0),
+        Some(200)
+    );
 }
 
 #[tokio::test]
 async fn kube_client_retries_through_429() {
-    let sb = start_with(&["basic"], &["verb=list,resource=pods,status=429,retry-after=1,count=1"]);
+    let sb = start_with(
+        &["basic"],
+        &["verb=list,resource=pods,status=429,retry-after=1,count=1"],
+    );
     let c = client(&sb).await;
     sb.reset_request_count();
     let r = get(&c, "/api/v1/namespaces/shop/pods").await;
@@ -40,12 +56,24 @@ fn fault_fraction_delay_and_drop() {
         "verb=get,resource=configmaps,action=drop,count=1",
         "verb=get,resource=pods/log,delay-ms=300",
     ]);
-    let codes: Vec<u16> = (0..4).filter_map(|_| raw_http(&sb, "GET", "/api/v1/nodes")).map(|r| r.0).collect();
+    let codes: Vec<u16> = (0..4)
+        .filter_map(|_| raw_http(&sb, "GET", "/api/v1/nodes"))
+        .map(|r| r.0)
+        .collect();
     assert_eq!(codes, [200, 503, 200, 503]);
-    assert!(raw_http(&sb, "GET", "/api/v1/namespaces/shop/configmaps/settings").is_none(), "dropped");
-    assert_eq!(raw_http(&sb, "GET", "/api/v1/namespaces/shop/configmaps/settings").map(|r| r.0), Some(200));
+    assert!(
+        raw_http(&sb, "GET", "/api/v1/namespaces/shop/configmaps/settings").is_none(),
+        "dropped"
+    );
+    assert_eq!(
+        raw_http(&sb, "GET", "/api/v1/namespaces/shop/configmaps/settings").map(|r| r.0),
+        Some(200)
+    );
     let t = std::time::Instant::now();
-    assert_eq!(raw_http(&sb, "GET", "/api/v1/namespaces/default/pods/solo/log").map(|r| r.0), Some(200));
+    assert_eq!(
+        raw_http(&sb, "GET", "/api/v1/namespaces/default/pods/solo/log").map(|r| r.0),
+        Some(200)
+    );
     assert!(t.elapsed() >= std::time::Duration::from_millis(300));
 }
 
@@ -55,7 +83,10 @@ fn fault_fixture_kind() {
     std::fs::create_dir_all(&dir).expect("dir");
     std::fs::write(dir.join("f.yaml"), "apiVersion: sandbox.test/v1\nkind: Fault\nmetadata: {name: f}\nspec: {verb: list, resource: nodes, status: 500, count: 1}\n").expect("write");
     let sb = kube_sandbox::Sandbox::start(kube_sandbox::SandboxOptions {
-        fixtures: vec![kube_sandbox::fixture_dir("sandbox-api").join("basic"), dir.clone()],
+        fixtures: vec![
+            kube_sandbox::fixture_dir("sandbox-api").join("basic"),
+            dir.clone(),
+        ],
         plain_http: true,
         ..Default::default()
     })
@@ -63,7 +94,10 @@ fn fault_fixture_kind() {
     let (code, _, body) = raw_http(&sb, "GET", "/api/v1/nodes").expect("answer");
     assert_eq!(code, 500);
     assert!(body.contains("InternalError"));
-    assert_eq!(raw_http(&sb, "GET", "/api/v1/nodes").map(|r| r.0), Some(200));
+    assert_eq!(
+        raw_http(&sb, "GET", "/api/v1/nodes").map(|r| r.0),
+        Some(200)
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -94,9 +128,13 @@ fn latency_delays_responses_and_health_needs_no_token() {
     let t = std::time::Instant::now();
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
-    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("write");
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .expect("write");
     let mut out = String::new();
     s.read_to_string(&mut out).expect("read");
-    assert!(out.starts_with("HTTP/1.1 200") && out.ends_with("ok"), "{out}");
+    assert!(
+        out.starts_with("HTTP/1.1 200") && out.ends_with("ok"),
+        "{out}"
+    );
     assert!(t.elapsed() >= std::time::Duration::from_millis(200));
 }

@@ -9,21 +9,37 @@ use kube_sandbox::{Sandbox, SandboxOptions, fixture_dir};
 async fn fixtures_load_with_metadata_and_relative_times() {
     let sb = start();
     let c = client(&sb).await;
-    let pod = get(&c, "/api/v1/namespaces/shop/pods/web-7d9f-a").await.json();
+    let pod = get(&c, "/api/v1/namespaces/shop/pods/web-7d9f-a")
+        .await
+        .json();
     let meta = &pod["metadata"];
     assert_eq!(meta["uid"].as_str().map(str::len), Some(36));
     assert!(meta["resourceVersion"].as_str().is_some());
     assert_eq!(meta["generation"], 1);
     // `now-2h` became a timestamp about two hours ago.
-    let created: jiff::Timestamp = meta["creationTimestamp"].as_str().expect("ts").parse().expect("rfc3339");
+    let created: jiff::Timestamp = meta["creationTimestamp"]
+        .as_str()
+        .expect("ts")
+        .parse()
+        .expect("rfc3339");
     let age = jiff::Timestamp::now().as_second() - created.as_second();
     assert!((7190..7300).contains(&age), "age {age}");
-    let started = pod["status"]["containerStatuses"][0]["state"]["running"]["startedAt"].as_str().expect("ts");
+    let started = pod["status"]["containerStatuses"][0]["state"]["running"]["startedAt"]
+        .as_str()
+        .expect("ts");
     assert!(started.ends_with('Z') && !started.starts_with("now"));
 
     // A pod without a namespace went to `default`; a List was expanded.
-    assert_eq!(get(&c, "/api/v1/namespaces/default/pods/solo").await.code, 200);
-    assert_eq!(get(&c, "/api/v1/namespaces/shop/pods/web-7d9f-b").await.code, 200);
+    assert_eq!(
+        get(&c, "/api/v1/namespaces/default/pods/solo").await.code,
+        200
+    );
+    assert_eq!(
+        get(&c, "/api/v1/namespaces/shop/pods/web-7d9f-b")
+            .await
+            .code,
+        200
+    );
     // Referenced but undefined namespace exists and is Active; system ones too.
     let ns = get(&c, "/api/v1/namespaces/jobs").await.json();
     assert_eq!(ns["status"]["phase"], "Active");
@@ -32,7 +48,9 @@ async fn fixtures_load_with_metadata_and_relative_times() {
     let w = get(&c, "/apis/example.com/v1/namespaces/shop/widgets/w1").await;
     assert_eq!(w.code, 200, "{}", w.text);
     // The event was linked to its pod's uid (kubectl describe selects by it).
-    let ev = get(&c, "/api/v1/namespaces/shop/events/web-7d9f-a.1").await.json();
+    let ev = get(&c, "/api/v1/namespaces/shop/events/web-7d9f-a.1")
+        .await
+        .json();
     assert_eq!(ev["involvedObject"]["uid"], meta["uid"]);
 }
 
@@ -53,7 +71,11 @@ fn malformed_file_names_file_and_line() {
 fn unknown_kind_names_file() {
     let dir = std::env::temp_dir().join(format!("sandbox-unknown-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
-    std::fs::write(dir.join("x.yaml"), "apiVersion: nope.io/v1\nkind: Thing\nmetadata: {name: t}\n").expect("write");
+    std::fs::write(
+        dir.join("x.yaml"),
+        "apiVersion: nope.io/v1\nkind: Thing\nmetadata: {name: t}\n",
+    )
+    .expect("write");
     let err = Sandbox::start(SandboxOptions {
         fixtures: vec![dir.clone()],
         ..Default::default()
@@ -61,7 +83,10 @@ fn unknown_kind_names_file() {
     .err()
     .expect("startup fails");
     let msg = err.to_string();
-    assert!(msg.contains("x.yaml") && msg.contains("nope.io/v1"), "{msg}");
+    assert!(
+        msg.contains("x.yaml") && msg.contains("nope.io/v1"),
+        "{msg}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 

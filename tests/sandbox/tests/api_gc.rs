@@ -8,23 +8,58 @@ use serde_json::json;
 async fn deleting_an_owner_deletes_dependents_recursively() {
     let sb = start();
     let c = client(&sb).await;
-    let r = send(&c, "DELETE", "/apis/apps/v1/namespaces/shop/deployments/web", None, None).await;
+    let r = send(
+        &c,
+        "DELETE",
+        "/apis/apps/v1/namespaces/shop/deployments/web",
+        None,
+        None,
+    )
+    .await;
     assert_eq!(r.code, 200, "{}", r.text);
-    assert_eq!(get(&c, "/apis/apps/v1/namespaces/shop/replicasets/web-7d9f").await.code, 404);
-    assert_eq!(get(&c, "/api/v1/namespaces/shop/pods/web-7d9f-a").await.code, 404);
-    assert_eq!(get(&c, "/api/v1/namespaces/shop/pods/web-7d9f-b").await.code, 404);
+    assert_eq!(
+        get(&c, "/apis/apps/v1/namespaces/shop/replicasets/web-7d9f")
+            .await
+            .code,
+        404
+    );
+    assert_eq!(
+        get(&c, "/api/v1/namespaces/shop/pods/web-7d9f-a")
+            .await
+            .code,
+        404
+    );
+    assert_eq!(
+        get(&c, "/api/v1/namespaces/shop/pods/web-7d9f-b")
+            .await
+            .code,
+        404
+    );
     // Unrelated objects stay.
-    assert_eq!(get(&c, "/api/v1/namespaces/shop/configmaps/settings").await.code, 200);
+    assert_eq!(
+        get(&c, "/api/v1/namespaces/shop/configmaps/settings")
+            .await
+            .code,
+        200
+    );
 }
 
 #[tokio::test]
 async fn orphan_keeps_dependents_without_the_owner_reference() {
     let sb = start();
     let c = client(&sb).await;
-    let r = send(&c, "DELETE", "/apis/apps/v1/namespaces/shop/replicasets/web-7d9f", Some("application/json"),
-        Some(json!({"propagationPolicy": "Orphan"}))).await;
+    let r = send(
+        &c,
+        "DELETE",
+        "/apis/apps/v1/namespaces/shop/replicasets/web-7d9f",
+        Some("application/json"),
+        Some(json!({"propagationPolicy": "Orphan"})),
+    )
+    .await;
     assert_eq!(r.code, 200);
-    let pod = get(&c, "/api/v1/namespaces/shop/pods/web-7d9f-a").await.json();
+    let pod = get(&c, "/api/v1/namespaces/shop/pods/web-7d9f-a")
+        .await
+        .json();
     assert_eq!(pod["metadata"]["ownerReferences"], json!([]));
 }
 
@@ -32,11 +67,27 @@ async fn orphan_keeps_dependents_without_the_owner_reference() {
 async fn deleting_a_namespace_deletes_its_contents() {
     let sb = start();
     let c = client(&sb).await;
-    assert_eq!(send(&c, "DELETE", "/api/v1/namespaces/shop", None, None).await.code, 200);
+    assert_eq!(
+        send(&c, "DELETE", "/api/v1/namespaces/shop", None, None)
+            .await
+            .code,
+        200
+    );
     assert_eq!(get(&c, "/api/v1/namespaces/shop").await.code, 404);
     let pods = get(&c, "/api/v1/pods").await.json();
-    assert!(pods["items"].as_array().expect("items").iter().all(|p| p["metadata"]["namespace"] != "shop"));
-    assert_eq!(get(&c, "/apis/example.com/v1/namespaces/shop/widgets/w1").await.code, 404);
+    assert!(
+        pods["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|p| p["metadata"]["namespace"] != "shop")
+    );
+    assert_eq!(
+        get(&c, "/apis/example.com/v1/namespaces/shop/widgets/w1")
+            .await
+            .code,
+        404
+    );
 }
 
 #[tokio::test]
@@ -44,13 +95,27 @@ async fn finalizers_hold_deletion_until_removed() {
     let sb = start();
     let c = client(&sb).await;
     let path = "/api/v1/namespaces/shop/configmaps";
-    send(&c, "POST", path, Some("application/json"),
-        Some(json!({"metadata": {"name": "held", "finalizers": ["example.com/hold"]}}))).await;
-    let r = send(&c, "DELETE", &format!("{path}/held"), None, None).await.json();
+    send(
+        &c,
+        "POST",
+        path,
+        Some("application/json"),
+        Some(json!({"metadata": {"name": "held", "finalizers": ["example.com/hold"]}})),
+    )
+    .await;
+    let r = send(&c, "DELETE", &format!("{path}/held"), None, None)
+        .await
+        .json();
     assert!(r["metadata"]["deletionTimestamp"].is_string());
     assert_eq!(get(&c, &format!("{path}/held")).await.code, 200);
-    send(&c, "PATCH", &format!("{path}/held"), Some("application/merge-patch+json"),
-        Some(json!({"metadata": {"finalizers": null}}))).await;
+    send(
+        &c,
+        "PATCH",
+        &format!("{path}/held"),
+        Some("application/merge-patch+json"),
+        Some(json!({"metadata": {"finalizers": null}})),
+    )
+    .await;
     assert_eq!(get(&c, &format!("{path}/held")).await.code, 404);
 }
 
@@ -58,7 +123,17 @@ async fn finalizers_hold_deletion_until_removed() {
 async fn delete_collection_with_selector() {
     let sb = start();
     let c = client(&sb).await;
-    let r = send(&c, "DELETE", "/api/v1/namespaces/shop/pods?labelSelector=app%3Dweb", None, None).await;
+    let r = send(
+        &c,
+        "DELETE",
+        "/api/v1/namespaces/shop/pods?labelSelector=app%3Dweb",
+        None,
+        None,
+    )
+    .await;
     assert_eq!(r.json()["items"].as_array().map(Vec::len), Some(2));
-    assert_eq!(get(&c, "/api/v1/namespaces/shop/pods").await.json()["items"], json!([]));
+    assert_eq!(
+        get(&c, "/api/v1/namespaces/shop/pods").await.json()["items"],
+        json!([])
+    );
 }

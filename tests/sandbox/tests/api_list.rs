@@ -6,8 +6,12 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 fn names(list: &Value) -> Vec<String> {
-    list["items"].as_array().expect("items").iter()
-        .map(|i| i["metadata"]["name"].as_str().expect("name").to_string()).collect()
+    list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["metadata"]["name"].as_str().expect("name").to_string())
+        .collect()
 }
 
 #[tokio::test]
@@ -16,8 +20,14 @@ async fn pagination_returns_every_object_once() {
     let c = client(&sb).await;
     for i in 0..23 {
         let ns = if i % 2 == 0 { "shop" } else { "jobs" };
-        let r = send(&c, "POST", &format!("/api/v1/namespaces/{ns}/configmaps"), Some("application/json"),
-            Some(json!({"metadata": {"name": format!("page-{i:02}")}}))).await;
+        let r = send(
+            &c,
+            "POST",
+            &format!("/api/v1/namespaces/{ns}/configmaps"),
+            Some("application/json"),
+            Some(json!({"metadata": {"name": format!("page-{i:02}")}})),
+        )
+        .await;
         assert_eq!(r.code, 201);
     }
     let mut seen = Vec::new();
@@ -50,24 +60,48 @@ async fn label_and_field_selectors() {
     let sb = start();
     let c = client(&sb).await;
     let q = |s: &str| format!("/api/v1/pods?{s}");
-    let l = get(&c, &q("labelSelector=app%20in%20(web,batch),tier")).await.json();
+    let l = get(&c, &q("labelSelector=app%20in%20(web,batch),tier"))
+        .await
+        .json();
     assert_eq!(names(&l), ["web-7d9f-a", "web-7d9f-b"]);
     let l = get(&c, &q("labelSelector=app!=web,!tier")).await.json();
     assert_eq!(names(&l), ["solo", "batch-1"]);
-    let l = get(&c, &q("labelSelector=app%20notin%20(web)")).await.json();
+    let l = get(&c, &q("labelSelector=app%20notin%20(web)"))
+        .await
+        .json();
     assert_eq!(names(&l).len(), 2);
-    let l = get(&c, &q("fieldSelector=spec.nodeName=node-1,status.phase=Running")).await.json();
+    let l = get(
+        &c,
+        &q("fieldSelector=spec.nodeName=node-1,status.phase=Running"),
+    )
+    .await
+    .json();
     assert_eq!(names(&l), ["web-7d9f-a"]);
-    let l = get(&c, &q("fieldSelector=status.phase!=Running")).await.json();
+    let l = get(&c, &q("fieldSelector=status.phase!=Running"))
+        .await
+        .json();
     assert_eq!(names(&l), ["solo", "batch-1"]);
-    let l = get(&c, &q("fieldSelector=metadata.namespace==jobs")).await.json();
+    let l = get(&c, &q("fieldSelector=metadata.namespace==jobs"))
+        .await
+        .json();
     assert_eq!(names(&l), ["batch-1"]);
-    let l = get(&c, "/api/v1/nodes?fieldSelector=spec.unschedulable%3Dfalse").await.json();
+    let l = get(&c, "/api/v1/nodes?fieldSelector=spec.unschedulable%3Dfalse")
+        .await
+        .json();
     assert_eq!(names(&l), ["node-1"]);
-    let l = get(&c, "/api/v1/namespaces/shop/events?fieldSelector=involvedObject.name=web-7d9f-a,type=Warning").await.json();
+    let l = get(
+        &c,
+        "/api/v1/namespaces/shop/events?fieldSelector=involvedObject.name=web-7d9f-a,type=Warning",
+    )
+    .await
+    .json();
     assert_eq!(names(&l), ["web-7d9f-a.1"]);
     assert_eq!(get(&c, &q("labelSelector=a%20b%20c")).await.code, 400);
     // List resourceVersion is the global counter.
-    let rv: u64 = get(&c, "/api/v1/pods").await.json()["metadata"]["resourceVersion"].as_str().expect("rv").parse().expect("n");
+    let rv: u64 = get(&c, "/api/v1/pods").await.json()["metadata"]["resourceVersion"]
+        .as_str()
+        .expect("rv")
+        .parse()
+        .expect("n");
     assert!(rv > 10);
 }

@@ -18,12 +18,21 @@ async fn logs_current_previous_and_tail() {
     assert_eq!(r.text, "starting\npanic: config missing\n");
     let r = get(&c, &format!("{LOG}?container=sidecar&previous=true")).await;
     assert_eq!(r.code, 400);
-    assert_eq!(r.json()["message"], "previous terminated container \"sidecar\" in pod \"web-7d9f-a\" not found");
+    assert_eq!(
+        r.json()["message"],
+        "previous terminated container \"sidecar\" in pod \"web-7d9f-a\" not found"
+    );
     let r = get(&c, LOG).await;
     assert_eq!(r.code, 400);
-    assert_eq!(r.json()["message"], "a container name must be specified for pod web-7d9f-a, choose one of: [app sidecar]");
+    assert_eq!(
+        r.json()["message"],
+        "a container name must be specified for pod web-7d9f-a, choose one of: [app sidecar]"
+    );
     let r = get(&c, "/api/v1/namespaces/shop/pods/nope/log").await;
-    assert_eq!((r.code, r.json()["message"].clone()), (404, serde_json::json!("pods \"nope\" not found")));
+    assert_eq!(
+        (r.code, r.json()["message"].clone()),
+        (404, serde_json::json!("pods \"nope\" not found"))
+    );
     // A single-container pod needs no container name; no PodLogs means empty logs.
     let r = get(&c, "/api/v1/namespaces/default/pods/solo/log").await;
     assert_eq!((r.code, r.text.as_str()), (200, ""));

@@ -10,8 +10,12 @@ use serde_json::json;
 fn summary(e: &WatchEvent<ConfigMap>) -> String {
     match e {
         WatchEvent::Added(o) => format!("ADDED {}", o.metadata.name.clone().unwrap_or_default()),
-        WatchEvent::Modified(o) => format!("MODIFIED {}", o.metadata.name.clone().unwrap_or_default()),
-        WatchEvent::Deleted(o) => format!("DELETED {}", o.metadata.name.clone().unwrap_or_default()),
+        WatchEvent::Modified(o) => {
+            format!("MODIFIED {}", o.metadata.name.clone().unwrap_or_default())
+        }
+        WatchEvent::Deleted(o) => {
+            format!("DELETED {}", o.metadata.name.clone().unwrap_or_default())
+        }
         WatchEvent::Bookmark(_) => "BOOKMARK".into(),
         WatchEvent::Error(e) => format!("ERROR {}", e.message),
     }
@@ -21,17 +25,36 @@ fn summary(e: &WatchEvent<ConfigMap>) -> String {
 async fn watch_sees_added_modified_deleted() {
     let sb = start();
     let api: Api<ConfigMap> = Api::namespaced(client(&sb).await, "shop");
-    let stream = api.watch(&WatchParams::default().timeout(10), "0").await.expect("watch");
+    let stream = api
+        .watch(&WatchParams::default().timeout(10), "0")
+        .await
+        .expect("watch");
     let mut stream = stream.boxed();
-    assert_eq!(summary(&stream.try_next().await.expect("ok").expect("event")), "ADDED settings");
+    assert_eq!(
+        summary(&stream.try_next().await.expect("ok").expect("event")),
+        "ADDED settings"
+    );
 
-    let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "w"}, "data": {"a": "1"}})).expect("cm");
-    api.create(&PostParams::default(), &cm).await.expect("create");
-    api.patch("w", &PatchParams::default(), &Patch::Merge(json!({"data": {"a": "2"}}))).await.expect("patch");
-    api.delete("w", &DeleteParams::default()).await.expect("delete");
+    let cm: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "w"}, "data": {"a": "1"}})).expect("cm");
+    api.create(&PostParams::default(), &cm)
+        .await
+        .expect("create");
+    api.patch(
+        "w",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"a": "2"}})),
+    )
+    .await
+    .expect("patch");
+    api.delete("w", &DeleteParams::default())
+        .await
+        .expect("delete");
     let mut got = Vec::new();
     for _ in 0..3 {
-        got.push(summary(&stream.try_next().await.expect("ok").expect("event")));
+        got.push(summary(
+            &stream.try_next().await.expect("ok").expect("event"),
+        ));
     }
     assert_eq!(got, ["ADDED w", "MODIFIED w", "DELETED w"]);
 }
@@ -44,24 +67,51 @@ async fn watch_from_resource_version_and_selector() {
     let list = api.list(&Default::default()).await.expect("list");
     let rv = list.metadata.resource_version.expect("rv");
     // A write between list and watch is still delivered (history replay).
-    let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "early", "labels": {"pick": "yes"}}})).expect("cm");
-    api.create(&PostParams::default(), &cm).await.expect("create");
+    let cm: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "early", "labels": {"pick": "yes"}}}))
+            .expect("cm");
+    api.create(&PostParams::default(), &cm)
+        .await
+        .expect("create");
     let wp = WatchParams::default().labels("pick=yes").timeout(10);
     let mut stream = api.watch(&wp, &rv).await.expect("watch").boxed();
-    assert_eq!(summary(&stream.try_next().await.expect("ok").expect("event")), "ADDED early");
+    assert_eq!(
+        summary(&stream.try_next().await.expect("ok").expect("event")),
+        "ADDED early"
+    );
     // Dropping the label moves the object out of the selection: DELETED.
-    api.patch("early", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"pick": null}}}))).await.expect("patch");
-    assert_eq!(summary(&stream.try_next().await.expect("ok").expect("event")), "DELETED early");
+    api.patch(
+        "early",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"pick": null}}})),
+    )
+    .await
+    .expect("patch");
+    assert_eq!(
+        summary(&stream.try_next().await.expect("ok").expect("event")),
+        "DELETED early"
+    );
 }
 
 #[tokio::test]
 async fn watch_times_out_and_sends_bookmarks() {
     let sb = start();
     let api: Api<ConfigMap> = Api::namespaced(client(&sb).await, "shop");
-    let rv = api.list(&Default::default()).await.expect("list").metadata.resource_version.expect("rv");
+    let rv = api
+        .list(&Default::default())
+        .await
+        .expect("list")
+        .metadata
+        .resource_version
+        .expect("rv");
     let mut wp = WatchParams::default().timeout(3);
     wp.bookmarks = true;
-    let events: Vec<String> = api.watch(&wp, &rv).await.expect("watch")
-        .map(|e| summary(&e.expect("event"))).collect().await;
+    let events: Vec<String> = api
+        .watch(&wp, &rv)
+        .await
+        .expect("watch")
+        .map(|e| summary(&e.expect("event")))
+        .collect()
+        .await;
     assert!(events.iter().any(|e| e == "BOOKMARK"), "{events:?}");
 }

@@ -155,7 +155,7 @@ pub fn forbidden(who: &Identity, a: &Attributes) -> ApiError {
         d["group"] = serde_json::json!(a.group);
     }
     d["kind"] = serde_json::json!(a.resource);
-    e.details = Some(d);
+    e.details = Some(Box::new(d));
     e
 }
 

@@ -384,13 +384,13 @@ fn create_in(
     ts: jiff::Timestamp,
 ) -> Result<Value, ApiError> {
     let rt = &ctx.rt;
-    if let Some(k) = obj.get("kind").and_then(Value::as_str) {
-        if k != rt.kind {
-            return Err(ApiError::bad_request(format!(
-                "the kind of the provided object ({k}) does not match the resource ({})",
-                rt.kind
-            )));
-        }
+    if let Some(k) = obj.get("kind").and_then(Value::as_str)
+        && k != rt.kind
+    {
+        return Err(ApiError::bad_request(format!(
+            "the kind of the provided object ({k}) does not match the resource ({})",
+            rt.kind
+        )));
     }
     let body_ns = meta_str(&obj, "namespace").to_string();
     let ns = if rt.namespaced {

@@ -84,10 +84,10 @@ pub fn json_bytes(code: u16, content_type: &str, body: Vec<u8>) -> Response<Body
 
 pub fn error_response(e: &ApiError) -> Response<Body> {
     let mut r = json_response(e.code, &e.status_body());
-    if let Some(secs) = e.retry_after {
-        if let Ok(v) = secs.to_string().parse() {
-            r.headers_mut().insert(hyper::header::RETRY_AFTER, v);
-        }
+    if let Some(secs) = e.retry_after
+        && let Ok(v) = secs.to_string().parse()
+    {
+        r.headers_mut().insert(hyper::header::RETRY_AFTER, v);
     }
     r
 }

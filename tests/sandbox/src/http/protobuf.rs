@@ -71,7 +71,11 @@ pub fn decode_review(body: &[u8]) -> Option<Value> {
             _ => {}
         }
     }
-    let kind = type_meta.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+    let kind = type_meta
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let mut spec = Map::new();
     for (n, bytes) in fields(raw)? {
         if n != 2 {
@@ -83,10 +87,16 @@ pub fn decode_review(body: &[u8]) -> Option<Value> {
                     spec.insert("namespace".into(), json!(String::from_utf8_lossy(sb)));
                 }
                 ("SelfSubjectAccessReview", 1) | ("SubjectAccessReview", 1) => {
-                    spec.insert("resourceAttributes".into(), Value::Object(strings(sb, RESOURCE_ATTRS)?));
+                    spec.insert(
+                        "resourceAttributes".into(),
+                        Value::Object(strings(sb, RESOURCE_ATTRS)?),
+                    );
                 }
                 ("SelfSubjectAccessReview", 2) | ("SubjectAccessReview", 2) => {
-                    spec.insert("nonResourceAttributes".into(), Value::Object(strings(sb, NON_RESOURCE_ATTRS)?));
+                    spec.insert(
+                        "nonResourceAttributes".into(),
+                        Value::Object(strings(sb, NON_RESOURCE_ATTRS)?),
+                    );
                 }
                 ("SubjectAccessReview", 3) => {
                     spec.insert("user".into(), json!(String::from_utf8_lossy(sb)));
@@ -95,7 +105,9 @@ pub fn decode_review(body: &[u8]) -> Option<Value> {
             }
         }
     }
-    Some(json!({"apiVersion": type_meta.get("apiVersion"), "kind": kind, "metadata": {}, "spec": spec}))
+    Some(
+        json!({"apiVersion": type_meta.get("apiVersion"), "kind": kind, "metadata": {}, "spec": spec}),
+    )
 }
 
 #[cfg(test)]
@@ -112,9 +124,16 @@ mod tests {
     fn decodes_self_subject_access_review() {
         let attrs = [ld(1, b"jobs"), ld(2, b"list"), ld(5, b"pods")].concat();
         let raw = [ld(1, b""), ld(2, &ld(1, &attrs))].concat();
-        let tm = [ld(1, b"authorization.k8s.io/v1"), ld(2, b"SelfSubjectAccessReview")].concat();
+        let tm = [
+            ld(1, b"authorization.k8s.io/v1"),
+            ld(2, b"SelfSubjectAccessReview"),
+        ]
+        .concat();
         let body = [b"k8s\0".to_vec(), ld(1, &tm), ld(2, &raw)].concat();
         let v = decode_review(&body).expect("decodes");
-        assert_eq!(v["spec"]["resourceAttributes"], json!({"namespace": "jobs", "verb": "list", "resource": "pods"}));
+        assert_eq!(
+            v["spec"]["resourceAttributes"],
+            json!({"namespace": "jobs", "verb": "list", "resource": "pods"})
+        );
     }
 }

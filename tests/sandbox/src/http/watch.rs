@@ -134,10 +134,10 @@ pub fn respond(
             }
             WatchStart::Backlog(events) => {
                 for ev in events {
-                    if let Some(k) = through_filter(&lq, ev.kind, &ev.object, ev.old.as_ref()) {
-                        if !stream.send(k.as_str(), ev.object.clone()).await {
-                            return;
-                        }
+                    if let Some(k) = through_filter(&lq, ev.kind, &ev.object, ev.old.as_ref())
+                        && !stream.send(k.as_str(), ev.object.clone()).await
+                    {
+                        return;
                     }
                 }
             }
@@ -157,10 +157,10 @@ pub fn respond(
                         if ev.resource != res {
                             continue;
                         }
-                        if let Some(k) = through_filter(&lq, ev.kind, &ev.object, ev.old.as_ref()) {
-                            if !stream.send(k.as_str(), ev.object.clone()).await {
-                                return;
-                            }
+                        if let Some(k) = through_filter(&lq, ev.kind, &ev.object, ev.old.as_ref())
+                            && !stream.send(k.as_str(), ev.object.clone()).await
+                        {
+                            return;
                         }
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) => {

@@ -10,7 +10,10 @@ use serde_json::Value;
 
 pub fn start_with(dirs: &[&str], faults: &[&str]) -> Sandbox {
     Sandbox::start(SandboxOptions {
-        fixtures: dirs.iter().map(|d| fixture_dir("sandbox-api").join(d)).collect(),
+        fixtures: dirs
+            .iter()
+            .map(|d| fixture_dir("sandbox-api").join(d))
+            .collect(),
         faults: faults.iter().map(|f| f.to_string()).collect(),
         ..Default::default()
     })
@@ -27,7 +30,9 @@ pub async fn config(sb: &Sandbox, context: Option<&str>) -> kube::Config {
         context: context.map(str::to_string),
         ..Default::default()
     };
-    kube::Config::from_custom_kubeconfig(kc, &opts).await.expect("config")
+    kube::Config::from_custom_kubeconfig(kc, &opts)
+        .await
+        .expect("config")
 }
 
 pub async fn client(sb: &Sandbox) -> kube::Client {
@@ -51,12 +56,20 @@ impl Reply {
     }
 }
 
-pub async fn send(client: &kube::Client, method: &str, path: &str, content_type: Option<&str>, body: Option<Value>) -> Reply {
+pub async fn send(
+    client: &kube::Client,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: Option<Value>,
+) -> Reply {
     let mut b = http::Request::builder().method(method).uri(path);
     if let Some(ct) = content_type {
         b = b.header("content-type", ct);
     }
-    let bytes = body.map(|v| serde_json::to_vec(&v).expect("json")).unwrap_or_default();
+    let bytes = body
+        .map(|v| serde_json::to_vec(&v).expect("json"))
+        .unwrap_or_default();
     let req = b.body(kube::client::Body::from(bytes)).expect("request");
     let resp = client.send(req).await.expect("response");
     let code = resp.status().as_u16();
@@ -82,8 +95,15 @@ pub async fn get(client: &kube::Client, path: &str) -> Reply {
 pub fn admin_token(sb: &Sandbox) -> String {
     let text = std::fs::read_to_string(sb.kubeconfig()).expect("kubeconfig");
     let after = text.split("- name: admin").nth(1).expect("admin user");
-    let line = after.lines().find(|l| l.trim_start().starts_with("token:")).expect("token");
-    line.trim_start().trim_start_matches("token:").trim().trim_matches('"').to_string()
+    let line = after
+        .lines()
+        .find(|l| l.trim_start().starts_with("token:"))
+        .expect("token");
+    line.trim_start()
+        .trim_start_matches("token:")
+        .trim()
+        .trim_matches('"')
+        .to_string()
 }
 
 /// One HTTP/1.1 request over a fresh connection to a `plain_http` sandbox,
