@@ -91,9 +91,14 @@ where
         let page = match api.list(&lp).await {
             Ok(p) => p,
             Err(e) if is_forbidden(&e) || is_not_found(&e) => {
+                let what = if is_forbidden(&e) {
+                    "forbidden"
+                } else {
+                    "not available on this cluster"
+                };
                 let reason = match &e {
-                    kube::Error::Api(s) => format!("forbidden: {}", s.message),
-                    other => other.to_string(),
+                    kube::Error::Api(s) => format!("{what}: {}", s.message),
+                    other => format!("{what}: {other}"),
                 };
                 return Ok((None, skips(resource, &["MissingReference"], &reason, true)));
             }
@@ -315,12 +320,6 @@ pub async fn collect(scope: &Scope<'_>, ctx: &Context) -> Result<Snapshot> {
     snap.skipped.extend(sa_skips);
     take!(nodes, nodes);
     take!(pod_metrics, metrics);
-    if let Some(events) = snap.events.as_mut()
-        && !scope.all_namespaces
-    {
-        // Cluster-scoped objects' events (nodes) live in "default"; only ours matter.
-        events.retain(|e| ns(&e.metadata) == conn.namespace || e.metadata.namespace.is_none());
-    }
     if scope.selector.is_some() {
         restrict_events_to_listed(&mut snap);
     }

@@ -568,3 +568,42 @@ fn fail_on_warning_trips_on_warnings() {
     let ev = evidence(finding(&json(&out), "PVCPending"));
     assert!(ev.contains("fast-ssd"), "{ev}");
 }
+
+#[test]
+fn silent_server_times_out_within_request_timeout() {
+    // A listener that accepts TCP (kernel backlog) but never answers TLS.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kc = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kc,
+        format!("apiVersion: v1\nkind: Config\ncurrent-context: mute\nclusters:\n- name: mute\n  cluster:\n    server: https://127.0.0.1:{port}\n    insecure-skip-tls-verify: true\ncontexts:\n- name: mute\n  context: {{cluster: mute, user: u}}\nusers:\n- name: u\n  user: {{token: abc}}\n"),
+    )
+    .expect("write kubeconfig");
+    let started = Instant::now();
+    let out = Command::cargo_bin("kubectl-triage")
+        .expect("binary")
+        .args([
+            "--kubeconfig",
+            &kc.to_string_lossy(),
+            "-n",
+            "x",
+            "--request-timeout",
+            "2s",
+        ])
+        .env_remove("KUBECONFIG")
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("runs");
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "{stderr}"
+    );
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+    drop(listener);
+}
