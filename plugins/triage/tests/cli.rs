@@ -426,11 +426,19 @@ fn runs_as_a_kubectl_plugin() {
     assert_eq!(out.status.code(), Some(1));
 }
 
+/// (folder, namespace, expected (reason, Kind/name) findings, exit code).
+type Case = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    i32,
+);
+
 /// Every per-reason fixture folder through the real binary and sandbox:
 /// exactly the expected findings, on the right objects, and the exit code.
 #[test]
 fn every_reason_scenario_through_the_sandbox() {
-    const CASES: &[(&str, &str, &[(&str, &str)], i32)] = &[
+    const CASES: &[Case] = &[
         (
             "probe-failing",
             "triage-probe",
