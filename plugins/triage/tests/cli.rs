@@ -128,7 +128,7 @@ fn crash_loop_is_grouped_under_its_deployment_with_redacted_logs() {
     );
     let rem = f["remediation"].to_string();
     assert!(
-        rem.contains("kubectl logs deploy/api -c api -n triage-crashloop --previous"),
+        rem.contains("kubectl logs api-5f7b9c8d4-k8x2m -c api -n triage-crashloop --previous"),
         "{rem}"
     );
 }
@@ -328,7 +328,10 @@ fn ignore_flag_and_table_and_name_output() {
         table.starts_with("CRITICAL  CrashLoopBackOff  deployment/api"),
         "{table}"
     );
-    assert!(table.contains("→ kubectl logs deploy/api"), "{table}");
+    assert!(
+        table.contains("→ kubectl logs api-5f7b9c8d4-k8x2m -c api"),
+        "{table}"
+    );
     assert!(
         table.trim_end().ends_with(
             "1 finding: 1 critical in namespace triage-crashloop (2 pods, 1 workloads checked)"

@@ -699,7 +699,7 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
                 if reason != Reason::ContainerError || first.state != "Evicted" {
                     f = f.remedy(format!(
                         "kubectl logs {}{cflag} -n {namespace} --previous",
-                        kubectl_ref_for_logs(&owner, pod_name)
+                        pod_name
                     ));
                 }
                 f = f.remedy(format!("kubectl describe pod {pod_name} -n {namespace}"));
@@ -725,7 +725,7 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
                 }
                 f = f.remedy(format!(
                     "kubectl logs {}{cflag} -n {namespace} --previous",
-                    kubectl_ref_for_logs(&owner, pod_name)
+                    pod_name
                 ));
             }
             Reason::ImagePullBackOff => {
@@ -760,14 +760,6 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
         out.push(f);
     }
     out
-}
-
-fn kubectl_ref_for_logs(owner: &ObjectKey, pod: &str) -> String {
-    if owner.kind == "Pod" || owner.kind == "ReplicaSet" || owner.kind == "Node" {
-        format!("pod/{pod}")
-    } else {
-        kubectl_ref(owner)
-    }
 }
 
 fn log_for<'a>(
