@@ -166,21 +166,20 @@ async fn resource(
     };
     let content_type = header(&req, hyper::header::CONTENT_TYPE).unwrap_or_default();
     let protobuf = content_type.starts_with("application/vnd.kubernetes.protobuf");
-    // Typed clients send these as protobuf; eviction's body is not read.
-    if protobuf && r.group != "authorization.k8s.io" && r.subresource != "eviction" {
-        return Err(ApiError::unsupported_media_type(format!(
-            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {content_type})"
-        )));
-    }
     let mut body = req
         .into_body()
         .collect()
         .await
         .map_err(|e| ApiError::bad_request(format!("reading the request body: {e}")))?
         .to_bytes();
-    if protobuf && r.group == "authorization.k8s.io" {
-        let doc = super::protobuf::decode_review(&body)
-            .ok_or_else(|| ApiError::bad_request("the protobuf body could not be decoded"))?;
+    // Typed clients (kubectl create namespace, auth can-i, ...) send protobuf;
+    // the kinds they create that way are decoded, anything else is 415.
+    if protobuf && !body.is_empty() {
+        let doc = super::protobuf::decode(&body).ok_or_else(|| {
+            ApiError::unsupported_media_type(format!(
+                "kube-sandbox cannot decode this protobuf body (content type {content_type}); send application/json"
+            ))
+        })?;
         body = serde_json::to_vec(&doc).unwrap_or_default().into();
     }
     let dry_run = match q.get("dryRun") {

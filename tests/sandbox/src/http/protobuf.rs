@@ -1,24 +1,35 @@
 //! Just enough Kubernetes protobuf decoding for the request bodies kubectl's
-//! typed clients send as protobuf (access reviews for `kubectl auth can-i`);
-//! responses are always JSON, which those clients also accept.
+//! typed clients send as protobuf (`kubectl create namespace|configmap|secret|
+//! serviceaccount`, `kubectl auth can-i`, eviction, delete options). Each
+//! supported type is a field table below; unknown fields are skipped.
+//! Responses are always JSON, which those clients also accept.
 
+use base64::Engine;
 use serde_json::{Map, Value, json};
 
-/// Wire-format fields of one message: (field number, bytes) for
-/// length-delimited fields; varints and fixed fields are skipped.
-fn fields(mut b: &[u8]) -> Option<Vec<(u64, &[u8])>> {
+enum Wire<'a> {
+    Varint(u64),
+    Bytes(&'a [u8]),
+}
+
+/// Wire-format fields of one message in order; fixed-width fields are skipped.
+fn fields(mut b: &[u8]) -> Option<Vec<(u64, Wire<'_>)>> {
     let mut out = Vec::new();
     while !b.is_empty() {
         let (key, rest) = varint(b)?;
         b = rest;
         match key & 7 {
-            0 => b = varint(b)?.1,
+            0 => {
+                let (v, rest) = varint(b)?;
+                out.push((key >> 3, Wire::Varint(v)));
+                b = rest;
+            }
             1 => b = b.get(8..)?,
             5 => b = b.get(4..)?,
             2 => {
                 let (len, rest) = varint(b)?;
                 let len = usize::try_from(len).ok()?;
-                out.push((key >> 3, rest.get(..len)?));
+                out.push((key >> 3, Wire::Bytes(rest.get(..len)?)));
                 b = rest.get(len..)?;
             }
             _ => return None,
@@ -38,76 +49,231 @@ fn varint(b: &[u8]) -> Option<(u64, &[u8])> {
     None
 }
 
-fn strings(msg: &[u8], names: &[(u64, &str)]) -> Option<Map<String, Value>> {
-    let mut m = Map::new();
-    for (n, bytes) in fields(msg)? {
-        if let Some((_, name)) = names.iter().find(|(num, _)| *num == n) {
-            m.insert(name.to_string(), json!(String::from_utf8_lossy(bytes)));
-        }
-    }
-    Some(m)
+/// How a field decodes into JSON.
+enum Kind {
+    Str,
+    Int,
+    Bool,
+    /// meta/v1 Time {seconds, nanos} → RFC 3339.
+    Time,
+    Msg(&'static [Field]),
+    RepStr,
+    RepMsg(&'static [Field]),
+    MapStr,
+    MapBytes,
 }
 
-const RESOURCE_ATTRS: &[(u64, &str)] = &[
-    (1, "namespace"),
-    (2, "verb"),
-    (3, "group"),
-    (4, "version"),
-    (5, "resource"),
-    (6, "subresource"),
-    (7, "name"),
-];
-const NON_RESOURCE_ATTRS: &[(u64, &str)] = &[(1, "path"), (2, "verb")];
+struct Field(u64, &'static str, Kind);
 
-/// Decodes a `k8s\0`-enveloped access review into its JSON form.
-pub fn decode_review(body: &[u8]) -> Option<Value> {
-    let unknown = body.strip_prefix(b"k8s\0")?;
-    let mut type_meta = Map::new();
-    let mut raw: &[u8] = &[];
-    for (n, bytes) in fields(unknown)? {
-        match n {
-            1 => type_meta = strings(bytes, &[(1, "apiVersion"), (2, "kind")])?,
-            2 => raw = bytes,
-            _ => {}
-        }
-    }
-    let kind = type_meta
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let mut spec = Map::new();
-    for (n, bytes) in fields(raw)? {
-        if n != 2 {
-            continue;
-        }
-        for (sn, sb) in fields(bytes)? {
-            match (kind.as_str(), sn) {
-                ("SelfSubjectRulesReview", 1) => {
-                    spec.insert("namespace".into(), json!(String::from_utf8_lossy(sb)));
-                }
-                ("SelfSubjectAccessReview", 1) | ("SubjectAccessReview", 1) => {
-                    spec.insert(
-                        "resourceAttributes".into(),
-                        Value::Object(strings(sb, RESOURCE_ATTRS)?),
-                    );
-                }
-                ("SelfSubjectAccessReview", 2) | ("SubjectAccessReview", 2) => {
-                    spec.insert(
-                        "nonResourceAttributes".into(),
-                        Value::Object(strings(sb, NON_RESOURCE_ATTRS)?),
-                    );
-                }
-                ("SubjectAccessReview", 3) => {
-                    spec.insert("user".into(), json!(String::from_utf8_lossy(sb)));
-                }
+use Kind::*;
+
+static OWNER_REFERENCE: &[Field] = &[
+    Field(1, "kind", Str),
+    Field(3, "name", Str),
+    Field(4, "uid", Str),
+    Field(5, "apiVersion", Str),
+    Field(6, "controller", Bool),
+    Field(7, "blockOwnerDeletion", Bool),
+];
+static OBJECT_META: &[Field] = &[
+    Field(1, "name", Str),
+    Field(2, "generateName", Str),
+    Field(3, "namespace", Str),
+    Field(5, "uid", Str),
+    Field(6, "resourceVersion", Str),
+    Field(7, "generation", Int),
+    Field(8, "creationTimestamp", Time),
+    Field(9, "deletionTimestamp", Time),
+    Field(10, "deletionGracePeriodSeconds", Int),
+    Field(11, "labels", MapStr),
+    Field(12, "annotations", MapStr),
+    Field(13, "ownerReferences", RepMsg(OWNER_REFERENCE)),
+    Field(14, "finalizers", RepStr),
+];
+static LOCAL_OBJECT_REFERENCE: &[Field] = &[Field(1, "name", Str)];
+static OBJECT_REFERENCE: &[Field] = &[
+    Field(1, "kind", Str),
+    Field(2, "namespace", Str),
+    Field(3, "name", Str),
+    Field(4, "uid", Str),
+    Field(5, "apiVersion", Str),
+];
+static NAMESPACE_SPEC: &[Field] = &[Field(1, "finalizers", RepStr)];
+static NAMESPACE: &[Field] = &[Field(1, "metadata", Msg(OBJECT_META)), Field(2, "spec", Msg(NAMESPACE_SPEC))];
+static CONFIG_MAP: &[Field] = &[
+    Field(1, "metadata", Msg(OBJECT_META)),
+    Field(2, "data", MapStr),
+    Field(3, "binaryData", MapBytes),
+    Field(4, "immutable", Bool),
+];
+static SECRET: &[Field] = &[
+    Field(1, "metadata", Msg(OBJECT_META)),
+    Field(2, "data", MapBytes),
+    Field(3, "type", Str),
+    Field(4, "stringData", MapStr),
+    Field(5, "immutable", Bool),
+];
+static SERVICE_ACCOUNT: &[Field] = &[
+    Field(1, "metadata", Msg(OBJECT_META)),
+    Field(2, "secrets", RepMsg(OBJECT_REFERENCE)),
+    Field(3, "imagePullSecrets", RepMsg(LOCAL_OBJECT_REFERENCE)),
+    Field(4, "automountServiceAccountToken", Bool),
+];
+static PRECONDITIONS: &[Field] = &[Field(1, "uid", Str), Field(2, "resourceVersion", Str)];
+static DELETE_OPTIONS: &[Field] = &[
+    Field(1, "gracePeriodSeconds", Int),
+    Field(2, "preconditions", Msg(PRECONDITIONS)),
+    Field(3, "orphanDependents", Bool),
+    Field(4, "propagationPolicy", Str),
+    Field(5, "dryRun", RepStr),
+];
+static EVICTION: &[Field] = &[
+    Field(1, "metadata", Msg(OBJECT_META)),
+    Field(2, "deleteOptions", Msg(DELETE_OPTIONS)),
+];
+static RESOURCE_ATTRIBUTES: &[Field] = &[
+    Field(1, "namespace", Str),
+    Field(2, "verb", Str),
+    Field(3, "group", Str),
+    Field(4, "version", Str),
+    Field(5, "resource", Str),
+    Field(6, "subresource", Str),
+    Field(7, "name", Str),
+];
+static NON_RESOURCE_ATTRIBUTES: &[Field] = &[Field(1, "path", Str), Field(2, "verb", Str)];
+static SSAR_SPEC: &[Field] = &[
+    Field(1, "resourceAttributes", Msg(RESOURCE_ATTRIBUTES)),
+    Field(2, "nonResourceAttributes", Msg(NON_RESOURCE_ATTRIBUTES)),
+];
+static SAR_SPEC: &[Field] = &[
+    Field(1, "resourceAttributes", Msg(RESOURCE_ATTRIBUTES)),
+    Field(2, "nonResourceAttributes", Msg(NON_RESOURCE_ATTRIBUTES)),
+    Field(3, "user", Str),
+    Field(4, "groups", RepStr),
+    Field(6, "uid", Str),
+];
+static SSRR_SPEC: &[Field] = &[Field(1, "namespace", Str)];
+static SSAR: &[Field] = &[Field(1, "metadata", Msg(OBJECT_META)), Field(2, "spec", Msg(SSAR_SPEC))];
+static SAR: &[Field] = &[Field(1, "metadata", Msg(OBJECT_META)), Field(2, "spec", Msg(SAR_SPEC))];
+static SSRR: &[Field] = &[Field(1, "metadata", Msg(OBJECT_META)), Field(2, "spec", Msg(SSRR_SPEC))];
+
+fn schema(kind: &str) -> Option<&'static [Field]> {
+    Some(match kind {
+        "Namespace" => NAMESPACE,
+        "ConfigMap" => CONFIG_MAP,
+        "Secret" => SECRET,
+        "ServiceAccount" => SERVICE_ACCOUNT,
+        "DeleteOptions" => DELETE_OPTIONS,
+        "Eviction" => EVICTION,
+        "SelfSubjectAccessReview" => SSAR,
+        "SubjectAccessReview" => SAR,
+        "SelfSubjectRulesReview" => SSRR,
+        _ => return None,
+    })
+}
+
+fn text(b: &[u8]) -> Value {
+    json!(String::from_utf8_lossy(b))
+}
+
+/// A map entry message {key = 1, value = 2}.
+fn entry(b: &[u8], bytes: bool) -> Option<(String, Value)> {
+    let (mut k, mut v) = (String::new(), json!(""));
+    for (n, w) in fields(b)? {
+        if let Wire::Bytes(x) = w {
+            match n {
+                1 => k = String::from_utf8_lossy(x).into_owned(),
+                2 if bytes => v = json!(base64::engine::general_purpose::STANDARD.encode(x)),
+                2 => v = text(x),
                 _ => {}
             }
         }
     }
-    Some(
-        json!({"apiVersion": type_meta.get("apiVersion"), "kind": kind, "metadata": {}, "spec": spec}),
-    )
+    Some((k, v))
+}
+
+fn time(b: &[u8]) -> Option<Value> {
+    let mut secs = 0i64;
+    for (n, w) in fields(b)? {
+        if let (1, Wire::Varint(v)) = (n, w) {
+            secs = v as i64;
+        }
+    }
+    let ts = jiff::Timestamp::from_second(secs).ok()?;
+    Some(json!(crate::meta::rfc3339(ts)))
+}
+
+fn message(b: &[u8], schema: &'static [Field]) -> Option<Value> {
+    let mut out = Map::new();
+    for (n, w) in fields(b)? {
+        let Some(Field(_, name, kind)) = schema.iter().find(|f| f.0 == n) else { continue };
+        let name = name.to_string();
+        match (kind, w) {
+            (Int, Wire::Varint(v)) => {
+                out.insert(name, json!(v as i64));
+            }
+            (Bool, Wire::Varint(v)) => {
+                out.insert(name, json!(v != 0));
+            }
+            (Str, Wire::Bytes(x)) => {
+                out.insert(name, text(x));
+            }
+            (Time, Wire::Bytes(x)) => {
+                out.insert(name, time(x)?);
+            }
+            (Msg(s), Wire::Bytes(x)) => {
+                out.insert(name, message(x, s)?);
+            }
+            (RepStr, Wire::Bytes(x)) => push(&mut out, name, text(x)),
+            (RepMsg(s), Wire::Bytes(x)) => push(&mut out, name, message(x, s)?),
+            (MapStr | MapBytes, Wire::Bytes(x)) => {
+                let (k, v) = entry(x, matches!(kind, MapBytes))?;
+                if let Some(m) = out.entry(name).or_insert_with(|| json!({})).as_object_mut() {
+                    m.insert(k, v);
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(Value::Object(out))
+}
+
+fn push(out: &mut Map<String, Value>, name: String, v: Value) {
+    if let Some(a) = out.entry(name).or_insert_with(|| json!([])).as_array_mut() {
+        a.push(v);
+    }
+}
+
+/// Decodes a `k8s\0`-enveloped object of a supported kind into its JSON form.
+pub fn decode(body: &[u8]) -> Option<Value> {
+    let unknown = body.strip_prefix(b"k8s\0")?;
+    let mut type_meta = Map::new();
+    let mut raw: &[u8] = &[];
+    for (n, w) in fields(unknown)? {
+        match (n, w) {
+            (1, Wire::Bytes(x)) => {
+                for (tn, tw) in fields(x)? {
+                    if let Wire::Bytes(s) = tw {
+                        match tn {
+                            1 => type_meta.insert("apiVersion".into(), text(s)),
+                            2 => type_meta.insert("kind".into(), text(s)),
+                            _ => None,
+                        };
+                    }
+                }
+            }
+            (2, Wire::Bytes(x)) => raw = x,
+            _ => {}
+        }
+    }
+    let kind = type_meta.get("kind").and_then(Value::as_str)?.to_string();
+    let mut doc = message(raw, schema(&kind)?)?;
+    if let Some(m) = doc.as_object_mut() {
+        let mut ordered = type_meta;
+        ordered.append(m);
+        return Some(Value::Object(ordered));
+    }
+    None
 }
 
 #[cfg(test)]
@@ -120,20 +286,26 @@ mod tests {
         v
     }
 
+    fn envelope(api_version: &[u8], kind: &[u8], raw: &[u8]) -> Vec<u8> {
+        let tm = [ld(1, api_version), ld(2, kind)].concat();
+        [b"k8s\0".to_vec(), ld(1, &tm), ld(2, raw)].concat()
+    }
+
     #[test]
     fn decodes_self_subject_access_review() {
         let attrs = [ld(1, b"jobs"), ld(2, b"list"), ld(5, b"pods")].concat();
         let raw = [ld(1, b""), ld(2, &ld(1, &attrs))].concat();
-        let tm = [
-            ld(1, b"authorization.k8s.io/v1"),
-            ld(2, b"SelfSubjectAccessReview"),
-        ]
-        .concat();
-        let body = [b"k8s\0".to_vec(), ld(1, &tm), ld(2, &raw)].concat();
-        let v = decode_review(&body).expect("decodes");
-        assert_eq!(
-            v["spec"]["resourceAttributes"],
-            json!({"namespace": "jobs", "verb": "list", "resource": "pods"})
-        );
+        let v = decode(&envelope(b"authorization.k8s.io/v1", b"SelfSubjectAccessReview", &raw)).expect("decodes");
+        assert_eq!(v["spec"]["resourceAttributes"], json!({"namespace": "jobs", "verb": "list", "resource": "pods"}));
+    }
+
+    #[test]
+    fn decodes_secret_with_labels_and_bytes() {
+        let meta = [ld(1, b"s"), ld(11, &[ld(1, b"app"), ld(2, b"web")].concat())].concat();
+        let raw = [ld(1, &meta), ld(2, &[ld(1, b"k"), ld(2, b"v")].concat()), ld(3, b"Opaque")].concat();
+        let v = decode(&envelope(b"v1", b"Secret", &raw)).expect("decodes");
+        assert_eq!(v, json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "s", "labels": {"app": "web"}}, "data": {"k": "dg=="}, "type": "Opaque"}));
+        assert!(decode(&envelope(b"v1", b"Pod", &raw)).is_none());
     }
 }
