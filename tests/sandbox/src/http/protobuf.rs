@@ -99,7 +99,10 @@ static OBJECT_REFERENCE: &[Field] = &[
     Field(5, "apiVersion", Str),
 ];
 static NAMESPACE_SPEC: &[Field] = &[Field(1, "finalizers", RepStr)];
-static NAMESPACE: &[Field] = &[Field(1, "metadata", Msg(OBJECT_META)), Field(2, "spec", Msg(NAMESPACE_SPEC))];
+static NAMESPACE: &[Field] = &[
+    Field(1, "metadata", Msg(OBJECT_META)),
+    Field(2, "spec", Msg(NAMESPACE_SPEC)),
+];
 static CONFIG_MAP: &[Field] = &[
     Field(1, "metadata", Msg(OBJECT_META)),
     Field(2, "data", MapStr),
@@ -153,9 +156,18 @@ static SAR_SPEC: &[Field] = &[
     Field(6, "uid", Str),
 ];
 static SSRR_SPEC: &[Field] = &[Field(1, "namespace", Str)];
-static SSAR: &[Field] = &[Field(1, "metadata", Msg(OBJECT_META)), Field(2, "spec", Msg(SSAR_SPEC))];
-static SAR: &[Field] = &[Field(1, "metadata", Msg(OBJECT_META)), Field(2, "spec", Msg(SAR_SPEC))];
-static SSRR: &[Field] = &[Field(1, "metadata", Msg(OBJECT_META)), Field(2, "spec", Msg(SSRR_SPEC))];
+static SSAR: &[Field] = &[
+    Field(1, "metadata", Msg(OBJECT_META)),
+    Field(2, "spec", Msg(SSAR_SPEC)),
+];
+static SAR: &[Field] = &[
+    Field(1, "metadata", Msg(OBJECT_META)),
+    Field(2, "spec", Msg(SAR_SPEC)),
+];
+static SSRR: &[Field] = &[
+    Field(1, "metadata", Msg(OBJECT_META)),
+    Field(2, "spec", Msg(SSRR_SPEC)),
+];
 
 fn schema(kind: &str) -> Option<&'static [Field]> {
     Some(match kind {
@@ -206,7 +218,9 @@ fn time(b: &[u8]) -> Option<Value> {
 fn message(b: &[u8], schema: &'static [Field]) -> Option<Value> {
     let mut out = Map::new();
     for (n, w) in fields(b)? {
-        let Some(Field(_, name, kind)) = schema.iter().find(|f| f.0 == n) else { continue };
+        let Some(Field(_, name, kind)) = schema.iter().find(|f| f.0 == n) else {
+            continue;
+        };
         let name = name.to_string();
         match (kind, w) {
             (Int, Wire::Varint(v)) => {
@@ -295,17 +309,37 @@ mod tests {
     fn decodes_self_subject_access_review() {
         let attrs = [ld(1, b"jobs"), ld(2, b"list"), ld(5, b"pods")].concat();
         let raw = [ld(1, b""), ld(2, &ld(1, &attrs))].concat();
-        let v = decode(&envelope(b"authorization.k8s.io/v1", b"SelfSubjectAccessReview", &raw)).expect("decodes");
-        assert_eq!(v["spec"]["resourceAttributes"], json!({"namespace": "jobs", "verb": "list", "resource": "pods"}));
+        let v = decode(&envelope(
+            b"authorization.k8s.io/v1",
+            b"SelfSubjectAccessReview",
+            &raw,
+        ))
+        .expect("decodes");
+        assert_eq!(
+            v["spec"]["resourceAttributes"],
+            json!({"namespace": "jobs", "verb": "list", "resource": "pods"})
+        );
     }
 
     #[test]
     fn decodes_secret_with_labels_and_bytes() {
-        let meta = [ld(1, b"s"), ld(11, &[ld(1, b"app"), ld(2, b"web")].concat())].concat();
-        let raw = [ld(1, &meta), ld(2, &[ld(1, b"k"), ld(2, b"v")].concat()), ld(3, b"Opaque")].concat();
+        let meta = [
+            ld(1, b"s"),
+            ld(11, &[ld(1, b"app"), ld(2, b"web")].concat()),
+        ]
+        .concat();
+        let raw = [
+            ld(1, &meta),
+            ld(2, &[ld(1, b"k"), ld(2, b"v")].concat()),
+            ld(3, b"Opaque"),
+        ]
+        .concat();
         let v = decode(&envelope(b"v1", b"Secret", &raw)).expect("decodes");
-        assert_eq!(v, json!({"apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": "s", "labels": {"app": "web"}}, "data": {"k": "dg=="}, "type": "Opaque"}));
+        assert_eq!(
+            v,
+            json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "s", "labels": {"app": "web"}}, "data": {"k": "dg=="}, "type": "Opaque"})
+        );
         assert!(decode(&envelope(b"v1", b"Pod", &raw)).is_none());
     }
 }
