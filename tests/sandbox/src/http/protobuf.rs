@@ -1,6 +1,7 @@
 //! Just enough Kubernetes protobuf decoding for the request bodies kubectl's
 //! typed clients send as protobuf (`kubectl create namespace|configmap|secret|
-//! serviceaccount`, `kubectl auth can-i`, eviction, delete options). Each
+//! serviceaccount|deployment|job|cronjob|service`, `kubectl auth can-i`,
+//! eviction, delete options). Each
 //! supported type is a field table below; unknown fields are skipped.
 //! Responses are always JSON, which those clients also accept.
 
@@ -61,6 +62,10 @@ enum Kind {
     RepMsg(&'static [Field]),
     MapStr,
     MapBytes,
+    /// map<string, resource.Quantity> (a message holding the string form).
+    MapQuantity,
+    /// intstr.IntOrString {type, intVal, strVal}.
+    IntOrStr,
 }
 
 struct Field(u64, &'static str, Kind);
@@ -169,6 +174,132 @@ static SSRR: &[Field] = &[
     Field(2, "spec", Msg(SSRR_SPEC)),
 ];
 
+// Workloads as `kubectl create deployment|job|cronjob|service` send them. The
+// pod spec covers what those commands set; other fields are dropped.
+static LABEL_SELECTOR_REQUIREMENT: &[Field] = &[
+    Field(1, "key", Str),
+    Field(2, "operator", Str),
+    Field(3, "values", RepStr),
+];
+static LABEL_SELECTOR: &[Field] = &[
+    Field(1, "matchLabels", MapStr),
+    Field(2, "matchExpressions", RepMsg(LABEL_SELECTOR_REQUIREMENT)),
+];
+static CONTAINER_PORT: &[Field] = &[
+    Field(1, "name", Str),
+    Field(2, "hostPort", Int),
+    Field(3, "containerPort", Int),
+    Field(4, "protocol", Str),
+];
+static ENV_VAR: &[Field] = &[Field(1, "name", Str), Field(2, "value", Str)];
+static RESOURCES: &[Field] = &[
+    Field(1, "limits", MapQuantity),
+    Field(2, "requests", MapQuantity),
+];
+static CONTAINER: &[Field] = &[
+    Field(1, "name", Str),
+    Field(2, "image", Str),
+    Field(3, "command", RepStr),
+    Field(4, "args", RepStr),
+    Field(5, "workingDir", Str),
+    Field(6, "ports", RepMsg(CONTAINER_PORT)),
+    Field(7, "env", RepMsg(ENV_VAR)),
+    Field(8, "resources", Msg(RESOURCES)),
+    Field(14, "imagePullPolicy", Str),
+    Field(13, "terminationMessagePath", Str),
+    Field(20, "terminationMessagePolicy", Str),
+];
+static POD_SPEC: &[Field] = &[
+    Field(2, "containers", RepMsg(CONTAINER)),
+    Field(3, "restartPolicy", Str),
+    Field(4, "terminationGracePeriodSeconds", Int),
+    Field(6, "dnsPolicy", Str),
+    Field(7, "nodeSelector", MapStr),
+    Field(8, "serviceAccountName", Str),
+    Field(10, "nodeName", Str),
+    Field(15, "imagePullSecrets", RepMsg(LOCAL_OBJECT_REFERENCE)),
+    Field(19, "schedulerName", Str),
+    Field(20, "initContainers", RepMsg(CONTAINER)),
+];
+static POD_TEMPLATE_SPEC: &[Field] = &[
+    Field(1, "metadata", Msg(OBJECT_META)),
+    Field(2, "spec", Msg(POD_SPEC)),
+];
+static ROLLING_UPDATE: &[Field] = &[
+    Field(1, "maxUnavailable", IntOrStr),
+    Field(2, "maxSurge", IntOrStr),
+];
+static DEPLOYMENT_STRATEGY: &[Field] = &[
+    Field(1, "type", Str),
+    Field(2, "rollingUpdate", Msg(ROLLING_UPDATE)),
+];
+static DEPLOYMENT_SPEC: &[Field] = &[
+    Field(1, "replicas", Int),
+    Field(2, "selector", Msg(LABEL_SELECTOR)),
+    Field(3, "template", Msg(POD_TEMPLATE_SPEC)),
+    Field(4, "strategy", Msg(DEPLOYMENT_STRATEGY)),
+    Field(5, "minReadySeconds", Int),
+    Field(6, "revisionHistoryLimit", Int),
+    Field(7, "paused", Bool),
+    Field(9, "progressDeadlineSeconds", Int),
+];
+static DEPLOYMENT: &[Field] = &[
+    Field(1, "metadata", Msg(OBJECT_META)),
+    Field(2, "spec", Msg(DEPLOYMENT_SPEC)),
+];
+static JOB_SPEC: &[Field] = &[
+    Field(1, "parallelism", Int),
+    Field(2, "completions", Int),
+    Field(3, "activeDeadlineSeconds", Int),
+    Field(4, "selector", Msg(LABEL_SELECTOR)),
+    Field(5, "manualSelector", Bool),
+    Field(6, "template", Msg(POD_TEMPLATE_SPEC)),
+    Field(7, "backoffLimit", Int),
+    Field(8, "ttlSecondsAfterFinished", Int),
+];
+static JOB: &[Field] = &[
+    Field(1, "metadata", Msg(OBJECT_META)),
+    Field(2, "spec", Msg(JOB_SPEC)),
+];
+static JOB_TEMPLATE_SPEC: &[Field] = &[
+    Field(1, "metadata", Msg(OBJECT_META)),
+    Field(2, "spec", Msg(JOB_SPEC)),
+];
+static CRON_JOB_SPEC: &[Field] = &[
+    Field(1, "schedule", Str),
+    Field(2, "startingDeadlineSeconds", Int),
+    Field(3, "concurrencyPolicy", Str),
+    Field(4, "suspend", Bool),
+    Field(5, "jobTemplate", Msg(JOB_TEMPLATE_SPEC)),
+    Field(6, "successfulJobsHistoryLimit", Int),
+    Field(7, "failedJobsHistoryLimit", Int),
+    Field(8, "timeZone", Str),
+];
+static CRON_JOB: &[Field] = &[
+    Field(1, "metadata", Msg(OBJECT_META)),
+    Field(2, "spec", Msg(CRON_JOB_SPEC)),
+];
+static SERVICE_PORT: &[Field] = &[
+    Field(1, "name", Str),
+    Field(2, "protocol", Str),
+    Field(3, "port", Int),
+    Field(4, "targetPort", IntOrStr),
+    Field(5, "nodePort", Int),
+];
+static SERVICE_SPEC: &[Field] = &[
+    Field(1, "ports", RepMsg(SERVICE_PORT)),
+    Field(2, "selector", MapStr),
+    Field(3, "clusterIP", Str),
+    Field(4, "type", Str),
+    Field(5, "externalIPs", RepStr),
+    Field(7, "sessionAffinity", Str),
+    Field(11, "externalName", Str),
+];
+static SERVICE: &[Field] = &[
+    Field(1, "metadata", Msg(OBJECT_META)),
+    Field(2, "spec", Msg(SERVICE_SPEC)),
+];
+
 fn schema(kind: &str) -> Option<&'static [Field]> {
     Some(match kind {
         "Namespace" => NAMESPACE,
@@ -180,6 +311,10 @@ fn schema(kind: &str) -> Option<&'static [Field]> {
         "SelfSubjectAccessReview" => SSAR,
         "SubjectAccessReview" => SAR,
         "SelfSubjectRulesReview" => SSRR,
+        "Deployment" => DEPLOYMENT,
+        "Job" => JOB,
+        "CronJob" => CRON_JOB,
+        "Service" => SERVICE,
         _ => return None,
     })
 }
@@ -204,12 +339,49 @@ fn entry(b: &[u8], bytes: bool) -> Option<(String, Value)> {
     Some((k, v))
 }
 
+fn quantity_entry(b: &[u8]) -> Option<(String, Value)> {
+    let (mut k, mut v) = (String::new(), json!(""));
+    for (n, w) in fields(b)? {
+        if let Wire::Bytes(x) = w {
+            match n {
+                1 => k = String::from_utf8_lossy(x).into_owned(),
+                2 => {
+                    for (qn, qw) in fields(x)? {
+                        if let (1, Wire::Bytes(q)) = (qn, qw) {
+                            v = text(q);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Some((k, v))
+}
+
+fn int_or_string(b: &[u8]) -> Option<Value> {
+    let (mut is_str, mut int, mut s) = (false, 0i64, json!(""));
+    for (n, w) in fields(b)? {
+        match (n, w) {
+            (1, Wire::Varint(t)) => is_str = t == 1,
+            (2, Wire::Varint(v)) => int = v as i32 as i64,
+            (3, Wire::Bytes(x)) => s = text(x),
+            _ => {}
+        }
+    }
+    Some(if is_str { s } else { json!(int) })
+}
+
 fn time(b: &[u8]) -> Option<Value> {
     let mut secs = 0i64;
     for (n, w) in fields(b)? {
         if let (1, Wire::Varint(v)) = (n, w) {
             secs = v as i64;
         }
+    }
+    if secs == 0 {
+        // Go's zero time, which JSON renders as null (e.g. template metadata).
+        return Some(Value::Null);
     }
     let ts = jiff::Timestamp::from_second(secs).ok()?;
     Some(json!(crate::meta::rfc3339(ts)))
@@ -224,6 +396,7 @@ fn message(b: &[u8], schema: &'static [Field]) -> Option<Value> {
         let name = name.to_string();
         match (kind, w) {
             (Int, Wire::Varint(v)) => {
+                // int32 negatives arrive sign-extended to 64 bits.
                 out.insert(name, json!(v as i64));
             }
             (Bool, Wire::Varint(v)) => {
@@ -240,8 +413,15 @@ fn message(b: &[u8], schema: &'static [Field]) -> Option<Value> {
             }
             (RepStr, Wire::Bytes(x)) => push(&mut out, name, text(x)),
             (RepMsg(s), Wire::Bytes(x)) => push(&mut out, name, message(x, s)?),
-            (MapStr | MapBytes, Wire::Bytes(x)) => {
-                let (k, v) = entry(x, matches!(kind, MapBytes))?;
+            (IntOrStr, Wire::Bytes(x)) => {
+                out.insert(name, int_or_string(x)?);
+            }
+            (MapStr | MapBytes | MapQuantity, Wire::Bytes(x)) => {
+                let (k, v) = if matches!(kind, MapQuantity) {
+                    quantity_entry(x)?
+                } else {
+                    entry(x, matches!(kind, MapBytes))?
+                };
                 if let Some(m) = out.entry(name).or_insert_with(|| json!({})).as_object_mut() {
                     m.insert(k, v);
                 }

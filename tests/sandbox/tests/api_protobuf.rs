@@ -1,0 +1,115 @@
+//! kubectl's typed clients send protobuf bodies; the sandbox decodes the kinds
+//! `kubectl create ...` and `kubectl auth can-i` use. Checked against what
+//! kubectl itself would send (`--dry-run=client -o json`).
+
+mod api_support;
+use api_support::*;
+use serde_json::Value;
+use std::process::Command;
+
+fn kubectl(sb: &kube_sandbox::Sandbox, args: &[&str]) -> (bool, String) {
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(sb.kubeconfig())
+        .args(args)
+        .output()
+        .expect("kubectl on PATH");
+    // stdout on success (and for `auth can-i`'s "no", which exits 1), else stderr.
+    let text = if out.stdout.is_empty() {
+        &out.stderr
+    } else {
+        &out.stdout
+    };
+    (
+        out.status.success(),
+        String::from_utf8_lossy(text).into_owned(),
+    )
+}
+
+fn comparable(mut v: Value) -> Value {
+    if let Some(m) = v.as_object_mut() {
+        m.remove("status");
+    }
+    if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        for k in [
+            "uid",
+            "resourceVersion",
+            "creationTimestamp",
+            "generation",
+            "namespace",
+        ] {
+            m.remove(k);
+        }
+    }
+    v
+}
+
+#[test]
+fn kubectl_create_typed_kinds_round_trip() {
+    let sb = start();
+    let cases: &[&[&str]] = &[
+        &[
+            "create",
+            "deployment",
+            "d1",
+            "--image=nginx:1.27",
+            "--replicas=3",
+            "--port=8080",
+        ],
+        &["create", "configmap", "c1", "--from-literal=a=b"],
+        &["create", "secret", "generic", "s1", "--from-literal=pw=x"],
+        &["create", "serviceaccount", "sa1"],
+        &["create", "service", "clusterip", "svc1", "--tcp=80:8080"],
+        &[
+            "create",
+            "cronjob",
+            "cj1",
+            "--image=busybox",
+            "--schedule=*/5 * * * *",
+        ],
+        &["create", "job", "j1", "--image=busybox"],
+    ];
+    for args in cases {
+        let mut want_args = vec!["-n", "shop", "-o", "json", "--dry-run=client"];
+        want_args.extend_from_slice(args);
+        let (ok, want) = kubectl(&sb, &want_args);
+        assert!(ok, "{want}");
+        let mut got_args = vec!["-n", "shop", "-o", "json"];
+        got_args.extend_from_slice(args);
+        let (ok, got) = kubectl(&sb, &got_args);
+        assert!(ok, "{args:?}: {got}");
+        let want: Value = serde_json::from_str(&want).expect("json");
+        let got: Value = serde_json::from_str(&got).expect("json");
+        assert_eq!(comparable(got), comparable(want), "{args:?}");
+    }
+    let (ok, out) = kubectl(&sb, &["create", "namespace", "fresh"]);
+    assert!(ok, "{out}");
+    let (_, out) = kubectl(
+        &sb,
+        &[
+            "--context",
+            "alice",
+            "auth",
+            "can-i",
+            "list",
+            "pods",
+            "-n",
+            "jobs",
+        ],
+    );
+    assert_eq!(out.trim(), "no");
+    let (ok, out) = kubectl(
+        &sb,
+        &[
+            "--context",
+            "alice",
+            "auth",
+            "can-i",
+            "list",
+            "pods",
+            "-n",
+            "shop",
+        ],
+    );
+    assert!(ok && out.trim() == "yes", "{out}");
+}
