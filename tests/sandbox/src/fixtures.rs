@@ -56,26 +56,89 @@ fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
     Ok(())
 }
 
-/// Parses one file into its non-empty documents, `kind: List` expanded.
-fn parse_file(file: &Path, docs: &mut Vec<Doc>) -> Result<(), String> {
-    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+/// Byte offsets and 1-based line numbers where documents start (`---` at
+/// column 0), so a big file can be parsed in pieces. Files with directives
+/// (`%YAML`) are not split.
+fn document_starts(text: &str) -> Vec<(usize, usize)> {
+    let mut out = vec![(0, 1)];
+    let mut offset = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        if line.starts_with('%') {
+            return vec![(0, 1)];
+        }
+        let bare = line.trim_end_matches(['\n', '\r']);
+        if offset > 0 && (bare == "---" || bare.starts_with("--- ") || bare.starts_with("---\t")) {
+            out.push((offset, i + 1));
+        }
+        offset += line.len();
+    }
+    out
+}
+
+/// Parses one piece of a file; errors carry the absolute line.
+fn parse_piece(piece: &str, first_line: usize) -> Result<Vec<Value>, (usize, String)> {
     // Fixtures are our own trusted files and may hold 10,000 documents: the
     // parser's anti-abuse budget (1,024 documents, 250k nodes) does not apply.
     let mut options = serde_saphyr::Options::default();
     options.budget = None;
     options.emit_comments = false;
-    let values: Vec<Value> =
-        serde_saphyr::from_multiple_with_options(&text, options).map_err(|e| {
-            let line = e.location().map(|l| l.line()).unwrap_or(1);
-            let msg = e.to_string();
-            // The library's message may carry its own location and snippet; keep the first line.
-            let mut msg = msg.lines().next().unwrap_or("invalid YAML").trim();
-            msg = msg.strip_prefix("error: ").unwrap_or(msg);
-            if msg.starts_with("line ") {
-                msg = msg.split_once(": ").map_or(msg, |(_, rest)| rest);
+    serde_saphyr::from_multiple_with_options(piece, options).map_err(|e| {
+        let line = e.location().map_or(1, |l| l.line() as usize);
+        let msg = e.to_string();
+        let mut msg = msg.lines().next().unwrap_or("invalid YAML").trim();
+        msg = msg.strip_prefix("error: ").unwrap_or(msg);
+        if msg.starts_with("line ") {
+            msg = msg.split_once(": ").map_or(msg, |(_, rest)| rest);
+        }
+        (first_line + line - 1, msg.to_string())
+    })
+}
+
+/// Files above this size are parsed on several threads, split at documents.
+const PARALLEL_BYTES: usize = 512 * 1024;
+
+/// Parses one file into its non-empty documents, `kind: List` expanded.
+fn parse_file(file: &Path, docs: &mut Vec<Doc>) -> Result<(), String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let starts = document_starts(&text);
+    let mut pieces: Vec<(&str, usize)> = Vec::new();
+    if text.len() < PARALLEL_BYTES || threads < 2 || starts.len() < 2 {
+        pieces.push((&text, 1));
+    } else {
+        let target = text.len() / threads + 1;
+        let (mut begin, mut begin_line) = (0, 1);
+        for &(offset, line) in &starts[1..] {
+            if offset - begin >= target {
+                pieces.push((&text[begin..offset], begin_line));
+                (begin, begin_line) = (offset, line);
             }
-            format!("{}:{line}: {msg}", file.display())
-        })?;
+        }
+        pieces.push((&text[begin..], begin_line));
+    }
+    let results: Vec<Result<Vec<Value>, (usize, String)>> = if pieces.len() == 1 {
+        vec![parse_piece(pieces[0].0, 1)]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = pieces
+                .iter()
+                .map(|&(piece, line)| scope.spawn(move || parse_piece(piece, line)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err((1, "parser panicked".to_string())))
+                })
+                .collect()
+        })
+    };
+    let mut values = Vec::new();
+    for r in results {
+        values.extend(r.map_err(|(line, msg)| format!("{}:{line}: {msg}", file.display()))?);
+    }
     for (i, value) in values.into_iter().enumerate() {
         if value.is_null() {
             continue;
@@ -163,9 +226,16 @@ pub fn load(
         collect_files(p, &mut files)?;
     }
     let mut docs = Vec::new();
+    let parse_started = std::time::Instant::now();
     for f in &files {
         parse_file(f, &mut docs)?;
     }
+    tracing::debug!(
+        files = files.len(),
+        documents = docs.len(),
+        ms = parse_started.elapsed().as_millis() as u64,
+        "fixtures parsed"
+    );
     for d in &mut docs {
         resolve_times(&mut d.value, now);
     }
@@ -244,7 +314,7 @@ pub fn load(
             if rt.kind == "Namespace" && obj.pointer("/status/phase").is_none() {
                 obj["status"] = json!({"phase": "Active"});
             }
-            txn.put(&res_key(&rt.group, &rt.plural), obj);
+            txn.load(&res_key(&rt.group, &rt.plural), obj);
         }
         link_events(txn);
         // Namespaces referenced but not defined exist, Active, as in a cluster.
@@ -258,7 +328,7 @@ pub fn load(
                     "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}},
                     "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}});
                 fill_create_metadata(&mut obj, None, now);
-                txn.put("/namespaces", obj);
+                txn.load("/namespaces", obj);
             }
         }
         Ok(())
@@ -326,7 +396,7 @@ fn link_events(txn: &mut crate::store::Txn<'_>) {
                 .map(|o| meta_str(o, "uid").to_string());
             if let Some(uid) = uid {
                 ev[field]["uid"] = json!(uid);
-                txn.put(res, ev);
+                txn.load(res, ev);
             }
         }
     }
@@ -358,6 +428,32 @@ fn fault_spec(doc: &Value) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_parse_keeps_line_numbers() {
+        let mut text = String::new();
+        for i in 0..40_000 {
+            text.push_str(&format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\ndata: {{k: \"--- not a separator\"}}\n"));
+        }
+        text.push_str("---\nbad: [unclosed\n");
+        let dir = std::env::temp_dir().join(format!("fixtures-split-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("big.yaml");
+        std::fs::write(&file, &text).expect("write");
+        let mut docs = Vec::new();
+        let err = parse_file(&file, &mut docs).expect_err("malformed tail");
+        assert!(
+            err.contains(&format!("big.yaml:{}:", 40_000 * 5 + 2))
+                || err.contains(&format!("big.yaml:{}:", 40_000 * 5 + 3)),
+            "{err}"
+        );
+        std::fs::write(&file, &text[..text.len() - "---\nbad: [unclosed\n".len()]).expect("write");
+        let mut docs = Vec::new();
+        parse_file(&file, &mut docs).expect("parses");
+        assert_eq!(docs.len(), 40_000);
+        assert_eq!(docs[39_999].value["metadata"]["name"], "c39999");
+        let _ = std::fs::remove_dir_all(dir);
+    }
 
     #[test]
     fn relative_times() {
