@@ -79,6 +79,12 @@ pub async fn dispatch(
         }
         Route::Group(g) => plain(discovery::api_group(&state.registry(), &g)),
         Route::ResourceList(g, v) => plain(discovery::api_resource_list(&state.registry(), &g, &v)),
+        // kubectl asks for v2 only as protobuf (its fallback when a group is
+        // missing from v3); "not served" lets it go on as it would against a
+        // server without that schema, where 406 would fail validation.
+        Route::OpenApiV2 if negotiate(accept.as_deref(), Offer::Plain).is_none() => {
+            error_response(&ApiError::no_route())
+        }
         Route::OpenApiV2 => plain(Some(openapi::v2(&state.registry()))),
         Route::OpenApiV3Index => plain(Some(openapi::v3_index(&state.registry()))),
         Route::OpenApiV3(p) => plain(openapi::v3_document(&state.registry(), &p)),
