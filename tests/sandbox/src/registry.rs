@@ -539,6 +539,20 @@ const BUILTINS: &[Builtin] = &[
             NONE,
         )
     },
+    // authentication: `kubectl auth whoami`
+    Builtin {
+        verbs: CREATE_ONLY,
+        ..b(
+            "authentication.k8s.io",
+            "v1",
+            "SelfSubjectReview",
+            "selfsubjectreviews",
+            false,
+            NONE,
+            NONE,
+            NONE,
+        )
+    },
     // metrics-server's aggregated API (read-only)
     Builtin {
         verbs: READ_ONLY,

@@ -113,3 +113,50 @@ async fn access_reviews_follow_deny_rules() {
             .contains(&json!("list"))
     );
 }
+
+#[tokio::test]
+async fn whoami_and_service_account_tokens() {
+    let sb = start();
+    let alice = client_as(&sb, "alice").await;
+    let r = send(
+        &alice,
+        "POST",
+        "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+        Some("application/json"),
+        Some(json!({"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})),
+    )
+    .await;
+    assert_eq!(r.json()["status"]["userInfo"]["username"], "alice");
+    let admin = client(&sb).await;
+    send(
+        &admin,
+        "POST",
+        "/api/v1/namespaces/shop/serviceaccounts",
+        Some("application/json"),
+        Some(json!({"metadata": {"name": "bot"}})),
+    )
+    .await;
+    let r = send(
+        &admin,
+        "POST",
+        "/api/v1/namespaces/shop/serviceaccounts/bot/token",
+        Some("application/json"),
+        Some(json!({"spec": {"expirationSeconds": 600}})),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.text);
+    assert!(
+        r.json()["status"]["token"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("sandbox."))
+    );
+    let r = send(
+        &admin,
+        "POST",
+        "/api/v1/namespaces/shop/serviceaccounts/nope/token",
+        Some("application/json"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(r.code, 404);
+}

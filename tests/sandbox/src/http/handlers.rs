@@ -229,6 +229,8 @@ async fn resource(
             Ok(render(&ctx, 200, obj))
         }
         ("create", "") if ctx.rt.group == "authorization.k8s.io" => review(&ctx, &body),
+        ("create", "") if ctx.rt.kind == "SelfSubjectReview" => whoami(&ctx),
+        ("create", "token") => service_account_token(&ctx, &body),
         ("create", "") => create(&ctx, &body),
         ("create", "eviction") => evict(&ctx),
         ("update" | "patch", "scale") => write_scale(&ctx, &content_type, &body),
@@ -1019,6 +1021,50 @@ fn evict(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
     Ok(json_response(
         201,
         &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+    ))
+}
+
+/// `kubectl auth whoami`.
+fn whoami(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
+    let mut groups = vec!["system:authenticated"];
+    if matches!(ctx.who, Identity::Admin) {
+        groups.insert(0, "system:masters");
+    }
+    Ok(json_response(
+        201,
+        &json!({"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"creationTimestamp": null},
+            "status": {"userInfo": {"username": ctx.who.name(), "groups": groups}}}),
+    ))
+}
+
+/// `serviceaccounts/token` (`kubectl create token`): an opaque token that
+/// the sandbox does not accept for authentication.
+fn service_account_token(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
+    ctx.state
+        .store
+        .get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
+        .ok_or_else(|| ctx.not_found())?;
+    let req = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        parse_json(body)?
+    };
+    let secs = req
+        .pointer("/spec/expirationSeconds")
+        .and_then(Value::as_i64)
+        .unwrap_or(3600);
+    let ts = now();
+    let expires = jiff::Timestamp::from_second(ts.as_second() + secs).unwrap_or(ts);
+    let bytes: [u8; 24] = rand::random();
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let audiences = req.pointer("/spec/audiences").cloned().unwrap_or(json!([]));
+    Ok(json_response(
+        201,
+        &json!({"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": ctx.r.name, "namespace": ctx.r.namespace, "creationTimestamp": rfc3339(ts)},
+            "spec": {"audiences": audiences, "expirationSeconds": secs},
+            "status": {"token": format!("sandbox.{token}"), "expirationTimestamp": rfc3339(expires)}}),
     ))
 }
 

@@ -300,6 +300,23 @@ static SERVICE: &[Field] = &[
     Field(2, "spec", Msg(SERVICE_SPEC)),
 ];
 
+static BOUND_OBJECT_REFERENCE: &[Field] = &[
+    Field(1, "kind", Str),
+    Field(2, "apiVersion", Str),
+    Field(3, "name", Str),
+    Field(4, "uid", Str),
+];
+static TOKEN_REQUEST_SPEC: &[Field] = &[
+    Field(1, "audiences", RepStr),
+    Field(3, "boundObjectRef", Msg(BOUND_OBJECT_REFERENCE)),
+    Field(4, "expirationSeconds", Int),
+];
+static TOKEN_REQUEST: &[Field] = &[
+    Field(1, "metadata", Msg(OBJECT_META)),
+    Field(2, "spec", Msg(TOKEN_REQUEST_SPEC)),
+];
+static SELF_SUBJECT_REVIEW: &[Field] = &[Field(1, "metadata", Msg(OBJECT_META))];
+
 fn schema(kind: &str) -> Option<&'static [Field]> {
     Some(match kind {
         "Namespace" => NAMESPACE,
@@ -315,6 +332,8 @@ fn schema(kind: &str) -> Option<&'static [Field]> {
         "Job" => JOB,
         "CronJob" => CRON_JOB,
         "Service" => SERVICE,
+        "TokenRequest" => TOKEN_REQUEST,
+        "SelfSubjectReview" => SELF_SUBJECT_REVIEW,
         _ => return None,
     })
 }
