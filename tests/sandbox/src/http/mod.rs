@@ -228,7 +228,11 @@ async fn handle(
             }
         }
     };
-    Ok(handlers::dispatch(state, req, route, query, identity).await)
+    let method = req.method().clone();
+    let uri = req.uri().clone();
+    let resp = handlers::dispatch(state, req, route, query, identity).await;
+    tracing::debug!(%method, %uri, status = resp.status().as_u16(), "response");
+    Ok(resp)
 }
 
 /// Bearer token → identity; `Impersonate-User` is honoured for the admin (as
