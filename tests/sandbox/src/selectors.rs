@@ -145,7 +145,19 @@ impl FieldSelector {
         self.0.is_empty()
     }
 
-    /// The value of `metadata.name` if the selector pins it (for watch on one object).
+    /// Rejects field labels the real server does not index for this resource,
+    /// so a client that works here also works against a cluster.
+    pub fn check_supported(&self, group: &str, plural: &str) -> Result<(), ApiError> {
+        for (path, _, _) in &self.0 {
+            if !supported_field(group, plural, path) {
+                return Err(ApiError::bad_request(format!(
+                    "field label not supported: {path}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     pub fn matches(&self, obj: &Value) -> bool {
         self.0
             .iter()
@@ -153,11 +165,74 @@ impl FieldSelector {
     }
 }
 
+/// The field labels kube-apiserver supports per resource (its
+/// `AddFieldLabelConversionFunc` tables), plus `metadata.name/namespace` for all.
+fn supported_field(group: &str, plural: &str, path: &str) -> bool {
+    const EVENT: &[&str] = &[
+        "involvedObject.kind",
+        "involvedObject.namespace",
+        "involvedObject.name",
+        "involvedObject.uid",
+        "involvedObject.apiVersion",
+        "involvedObject.resourceVersion",
+        "involvedObject.fieldPath",
+        "reason",
+        "reportingComponent",
+        "source",
+        "type",
+    ];
+    const EVENTS_K8S_IO: &[&str] = &[
+        "regarding.kind",
+        "regarding.namespace",
+        "regarding.name",
+        "regarding.uid",
+        "regarding.apiVersion",
+        "regarding.resourceVersion",
+        "regarding.fieldPath",
+        "reason",
+        "reportingController",
+        "type",
+    ];
+    if matches!(path, "metadata.name" | "metadata.namespace") {
+        return true;
+    }
+    let allowed: &[&str] = match (group, plural) {
+        ("", "pods") => &[
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "spec.hostNetwork",
+            "status.phase",
+            "status.podIP",
+            "status.podIPs",
+            "status.nominatedNodeName",
+        ],
+        ("", "events") => EVENT,
+        ("events.k8s.io", "events") => EVENTS_K8S_IO,
+        ("", "nodes") => &["spec.unschedulable"],
+        ("", "namespaces") => &["status.phase"],
+        ("", "secrets") => &["type"],
+        ("", "services") => &["spec.clusterIP", "spec.type"],
+        ("", "replicationcontrollers") | ("apps", "replicasets") => &["status.replicas"],
+        ("batch", "jobs") => &["status.successful"],
+        ("certificates.k8s.io", "certificatesigningrequests") => &["spec.signerName"],
+        _ => &[],
+    };
+    allowed.contains(&path)
+}
+
 /// A field as the real server's field-label conversion renders it: strings
 /// as-is, booleans and numbers as text, a missing field as "" (so
 /// `spec.nodeName=` finds unscheduled pods and `spec.unschedulable=false`
 /// finds nodes without the field).
 fn field_value(obj: &Value, path: &str) -> String {
+    // Events index `source` as the reporting component.
+    let path = if path == "source" {
+        "source.component"
+    } else {
+        path
+    };
     let mut cur = obj;
     for seg in path.split('.') {
         match cur.get(seg) {
@@ -212,5 +287,18 @@ mod tests {
                 .matches(&node)
         );
         assert!(FieldSelector::parse("nonsense").is_err());
+        let f = FieldSelector::parse("spec.nodeName=n1,status.phase=Running").expect("ok");
+        assert!(f.check_supported("", "pods").is_ok());
+        let e = FieldSelector::parse("spec.foo=x")
+            .expect("ok")
+            .check_supported("", "pods")
+            .expect_err("unsupported");
+        assert_eq!(e.message, "field label not supported: spec.foo");
+        assert!(
+            FieldSelector::parse("metadata.name=x")
+                .expect("ok")
+                .check_supported("apps", "deployments")
+                .is_ok()
+        );
     }
 }

@@ -249,7 +249,11 @@ pub fn list_query(r: &ResourceRequest, q: &Query) -> Result<ListQuery, ApiError>
     Ok(ListQuery {
         namespace: Some(r.namespace.clone()).filter(|n| !n.is_empty()),
         labels: LabelSelector::parse(q.get("labelSelector").unwrap_or(""))?,
-        fields: FieldSelector::parse(q.get("fieldSelector").unwrap_or(""))?,
+        fields: {
+            let f = FieldSelector::parse(q.get("fieldSelector").unwrap_or(""))?;
+            f.check_supported(&r.group, &r.plural)?;
+            f
+        },
         limit: match q.get("limit") {
             Some(l) if !l.is_empty() => Some(
                 l.parse()
