@@ -265,3 +265,43 @@ async fn content_negotiation() {
     .expect("json");
     assert_eq!(v["kind"], "Table");
 }
+
+#[tokio::test]
+async fn no_op_writes_keep_resource_version_and_managers_are_recorded() {
+    let sb = start();
+    let c = client(&sb).await;
+    let path = "/api/v1/namespaces/shop/configmaps/settings";
+    let before = get(&c, path).await.json();
+    let r = send(
+        &c,
+        "PATCH",
+        path,
+        Some("application/merge-patch+json"),
+        Some(json!({"data": {"mode": "fast"}})),
+    )
+    .await
+    .json();
+    assert_eq!(
+        r["metadata"]["resourceVersion"],
+        before["metadata"]["resourceVersion"]
+    );
+    let r = send(
+        &c,
+        "PATCH",
+        &format!("{path}?fieldManager=tester"),
+        Some("application/merge-patch+json"),
+        Some(json!({"data": {"mode": "slow"}})),
+    )
+    .await
+    .json();
+    assert_ne!(
+        r["metadata"]["resourceVersion"],
+        before["metadata"]["resourceVersion"]
+    );
+    let mf = &r["metadata"]["managedFields"][0];
+    assert_eq!(
+        (mf["manager"].as_str(), mf["operation"].as_str()),
+        (Some("tester"), Some("Update"))
+    );
+    assert!(mf["fieldsV1"]["f:data"]["f:mode"].is_object(), "{mf}");
+}

@@ -114,6 +114,8 @@ struct Ctx {
     format: Format,
     who: Identity,
     dry_run: bool,
+    /// `?fieldManager=`, else the client's User-Agent name (as the real server derives it).
+    manager: String,
 }
 
 impl Ctx {
@@ -171,6 +173,16 @@ async fn resource(
         negotiate(accept.as_deref(), Offer::Resource).ok_or_else(not_acceptable)?
     };
     let content_type = header(&req, hyper::header::CONTENT_TYPE).unwrap_or_default();
+    let manager = q
+        .get("fieldManager")
+        .filter(|m| !m.is_empty())
+        .map(str::to_string)
+        .or_else(|| {
+            header(&req, hyper::header::USER_AGENT)
+                .and_then(|ua| ua.split('/').next().map(str::to_string))
+                .filter(|m| !m.is_empty())
+        })
+        .unwrap_or_else(|| "unknown".to_string());
     let protobuf = content_type.starts_with("application/vnd.kubernetes.protobuf");
     let mut body = req
         .into_body()
@@ -205,6 +217,7 @@ async fn resource(
         format,
         who,
         dry_run,
+        manager,
     };
     if ctx.r.plural == "namespaces" && ctx.r.verb == "create" {
         ctx.r.namespace.clear();
@@ -522,6 +535,12 @@ fn create_in(
         }
         _ => {}
     }
+    let operation = if ctx.r.verb == "patch" {
+        "Apply"
+    } else {
+        "Update"
+    };
+    record_manager(&mut obj, ctx, operation, ts);
     Ok(txn.put(&ctx.res(), obj))
 }
 
@@ -665,7 +684,27 @@ fn check_rv(ctx: &Ctx, old: &Value, new: &Value) -> Result<(), ApiError> {
 
 /// Stores an updated object; an object being deleted whose last finalizer
 /// went away is deleted now.
-fn commit_update(txn: &mut Txn<'_>, ctx: &Ctx, obj: Value) -> Value {
+fn commit_update(
+    txn: &mut Txn<'_>,
+    ctx: &Ctx,
+    old: &Value,
+    mut obj: Value,
+    operation: &str,
+) -> Value {
+    // Like the real server, a write that changes nothing is not a write: no
+    // new resourceVersion, no watch event.
+    let comparable = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.remove("resourceVersion");
+            m.remove("managedFields");
+        }
+        v
+    };
+    if comparable(old) == comparable(&obj) {
+        return old.clone();
+    }
+    record_manager(&mut obj, ctx, operation, now());
     let stored = txn.put(&ctx.res(), obj);
     let terminating = stored.pointer("/metadata/deletionTimestamp").is_some();
     let finalizers = stored
@@ -702,7 +741,7 @@ fn update(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
             .ok_or_else(|| ctx.not_found())?;
         check_rv(ctx, &old, &new)?;
         let obj = prepare_update(&ctx.rt, &old, new, &ctx.r.subresource);
-        Ok::<_, ApiError>(commit_update(txn, ctx, obj))
+        Ok::<_, ApiError>(commit_update(txn, ctx, &old, obj, "Update"))
     })?;
     after_write(ctx, &stored, false);
     Ok(render(ctx, 200, stored))
@@ -718,13 +757,10 @@ fn patch_object(ctx: &Ctx, content_type: &str, body: &[u8]) -> Result<Response<B
     let kind = PatchType::from_content_type(content_type).ok_or_else(unsupported_patch)?;
     let p = patch::parse_body(kind, body)?;
     let ts = now();
-    let manager = ctx.q.get("fieldManager").unwrap_or("unknown").to_string();
     let (code, stored) = ctx.state.store.write(ctx.dry_run, |txn| {
         let Some(old) = txn.get(&ctx.res(), &ctx.r.namespace, &ctx.r.name).cloned() else {
             if kind == PatchType::Apply && ctx.r.subresource.is_empty() {
-                let mut obj = p.clone();
-                set_managed(&mut obj, &manager, &ctx.rt, ts);
-                return Ok((201, create_in(txn, ctx, obj, ts)?));
+                return Ok((201, create_in(txn, ctx, p.clone(), ts)?));
             }
             return Err(ctx.not_found());
         };
@@ -736,29 +772,76 @@ fn patch_object(ctx: &Ctx, content_type: &str, body: &[u8]) -> Result<Response<B
         if meta_str(&doc, "resourceVersion") != meta_str(&old, "resourceVersion") {
             check_rv(ctx, &old, &doc)?;
         }
-        if kind == PatchType::Apply {
-            set_managed(&mut doc, &manager, &ctx.rt, ts);
-        }
         let obj = prepare_update(&ctx.rt, &old, doc, &ctx.r.subresource);
-        Ok::<_, ApiError>((200, commit_update(txn, ctx, obj)))
+        let operation = if kind == PatchType::Apply {
+            "Apply"
+        } else {
+            "Update"
+        };
+        Ok::<_, ApiError>((200, commit_update(txn, ctx, &old, obj, operation)))
     })?;
     after_write(ctx, &stored, false);
     Ok(render(ctx, code, stored))
 }
 
-/// A coarse managedFields entry for server-side apply (no field sets).
-fn set_managed(obj: &mut Value, manager: &str, rt: &ResourceType, ts: jiff::Timestamp) {
+/// A managedFields entry per (manager, operation, subresource), as the real
+/// server keeps them; the field set is the object's shape, not an exact
+/// ownership record.
+fn record_manager(obj: &mut Value, ctx: &Ctx, operation: &str, ts: jiff::Timestamp) {
+    fn shape(v: &Value) -> Value {
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                let mut out = serde_json::Map::new();
+                out.insert(".".into(), json!({}));
+                for (k, x) in m {
+                    out.insert(format!("f:{k}"), shape(x));
+                }
+                Value::Object(out)
+            }
+            _ => json!({}),
+        }
+    }
+    let mut fields = serde_json::Map::new();
+    if let Some(m) = obj.as_object() {
+        for (k, v) in m {
+            match k.as_str() {
+                "apiVersion" | "kind" => {}
+                "metadata" => {
+                    let mut meta = serde_json::Map::new();
+                    for key in ["labels", "annotations", "finalizers", "ownerReferences"] {
+                        if let Some(x) = v.get(key) {
+                            meta.insert(format!("f:{key}"), shape(x));
+                        }
+                    }
+                    if !meta.is_empty() {
+                        fields.insert("f:metadata".into(), Value::Object(meta));
+                    }
+                }
+                "status" if ctx.r.subresource != "status" && ctx.rt.has_subresource("status") => {}
+                _ if ctx.r.subresource == "status" && k != "status" => {}
+                _ => {
+                    fields.insert(format!("f:{k}"), shape(v));
+                }
+            }
+        }
+    }
+    let mut entry = json!({"manager": ctx.manager, "operation": operation, "apiVersion": ctx.rt.api_version(),
+        "time": rfc3339(ts), "fieldsType": "FieldsV1", "fieldsV1": fields});
+    if ctx.r.subresource == "status" {
+        entry["subresource"] = json!("status");
+    }
     if let Some(m) = metadata_mut(obj) {
         let mut entries: Vec<Value> = m
             .get("managedFields")
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        entries.retain(|e| e.get("manager").and_then(Value::as_str) != Some(manager));
-        entries.push(
-            json!({"manager": manager, "operation": "Apply", "apiVersion": rt.api_version(),
-            "time": rfc3339(ts), "fieldsType": "FieldsV1", "fieldsV1": {}}),
-        );
+        entries.retain(|e| {
+            !(e.get("manager") == entry.get("manager")
+                && e.get("operation") == entry.get("operation")
+                && e.get("subresource") == entry.get("subresource"))
+        });
+        entries.push(entry);
         m.insert("managedFields".into(), json!(entries));
     }
 }
@@ -869,6 +952,7 @@ fn clone_ctx(ctx: &Ctx) -> Ctx {
         format: ctx.format,
         who: ctx.who.clone(),
         dry_run: ctx.dry_run,
+        manager: ctx.manager.clone(),
     }
 }
 
@@ -1000,7 +1084,7 @@ fn write_scale(ctx: &Ctx, content_type: &str, body: &[u8]) -> Result<Response<Bo
         let mut new = old.clone();
         new["spec"]["replicas"] = json!(replicas);
         let obj = prepare_update(&ctx.rt, &old, new, "");
-        Ok::<_, ApiError>(commit_update(txn, ctx, obj))
+        Ok::<_, ApiError>(commit_update(txn, ctx, &old, obj, "Update"))
     })?;
     Ok(json_response(200, &scale_of(&stored)))
 }
