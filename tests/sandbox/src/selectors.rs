@@ -145,6 +145,13 @@ impl FieldSelector {
         self.0.is_empty()
     }
 
+    /// Adds `metadata.name=<name>` (a legacy `/watch/.../<name>` path).
+    pub fn and_name(mut self, name: &str) -> Self {
+        self.0
+            .push(("metadata.name".to_string(), true, name.to_string()));
+        self
+    }
+
     /// Rejects field labels the real server does not index for this resource,
     /// so a client that works here also works against a cluster.
     pub fn check_supported(&self, group: &str, plural: &str) -> Result<(), ApiError> {

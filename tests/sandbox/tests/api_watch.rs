@@ -115,3 +115,26 @@ async fn watch_times_out_and_sends_bookmarks() {
         .await;
     assert!(events.iter().any(|e| e == "BOOKMARK"), "{events:?}");
 }
+
+#[tokio::test]
+async fn legacy_watch_path_for_one_object() {
+    let sb = start();
+    let c = client(&sb).await;
+    let req = http::Request::builder()
+        .uri("/api/v1/watch/namespaces/shop/pods/web-7d9f-a?timeoutSeconds=1")
+        .body(kube::client::Body::from(Vec::new()))
+        .expect("req");
+    let resp = c.send(req).await.expect("watch");
+    let body = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .expect("body")
+        .to_bytes();
+    let lines: Vec<serde_json::Value> = body
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).expect("event"))
+        .collect();
+    assert_eq!(lines.len(), 1, "only the named object");
+    assert_eq!(lines[0]["type"], "ADDED");
+    assert_eq!(lines[0]["object"]["metadata"]["name"], "web-7d9f-a");
+}

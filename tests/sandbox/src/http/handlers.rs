@@ -150,11 +150,9 @@ async fn resource(
         return Err(ApiError::no_route());
     }
     if r.subresource.is_empty() && !rt.verbs.iter().any(|v| v == r.verb) {
-        return Err(ApiError::method_not_allowed(format!(
-            "{} is not supported on {}",
-            r.verb,
-            rt.qualified_plural()
-        )));
+        return Err(ApiError::method_not_allowed(
+            "the server does not allow this method on the requested resource",
+        ));
     }
     let attrs = Attributes {
         verb: r.verb.to_string(),
@@ -265,7 +263,11 @@ pub fn list_query(r: &ResourceRequest, q: &Query) -> Result<ListQuery, ApiError>
         fields: {
             let f = FieldSelector::parse(q.get("fieldSelector").unwrap_or(""))?;
             f.check_supported(&r.group, &r.plural)?;
-            f
+            if r.name.is_empty() {
+                f
+            } else {
+                f.and_name(&r.name)
+            }
         },
         limit: match q.get("limit") {
             Some(l) if !l.is_empty() => Some(
