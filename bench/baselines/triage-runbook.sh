@@ -6,7 +6,7 @@ set -euo pipefail
 ns=$1
 k() {
   # shellcheck disable=SC2086 # KFLAGS is a list of flags
-  kubectl ${KFLAGS:-} "$@"
+  ${KUBECTL:-kubectl} ${KFLAGS:-} "$@"
 }
 pods=$(k get pods -n "$ns" -o wide)
 printf '%s\n' "$pods"
