@@ -199,18 +199,39 @@ pub fn relative_offset(s: &str) -> Option<i64> {
     Some(sign * n.checked_mul(scale)?)
 }
 
-/// Replaces every string exactly matching `now([+-]N[smhd])?` with a timestamp.
+/// `metav1.MicroTime` fields: clients parse them only with six fractional digits.
+const MICRO_TIME_FIELDS: &[&str] = &["eventTime", "lastObservedTime", "renewTime", "acquireTime"];
+
+/// Replaces every string exactly matching `now([+-]N[smhd])?` with a timestamp
+/// (microsecond precision in MicroTime fields, which also get their fraction
+/// added when a fixture wrote a plain RFC 3339 time).
 pub fn resolve_times(v: &mut Value, now: jiff::Timestamp) {
+    resolve_inner(v, now, false);
+}
+
+fn resolve_inner(v: &mut Value, now: jiff::Timestamp, micro: bool) {
     match v {
         Value::String(s) => {
-            if let Some(offset) = relative_offset(s) {
-                let ts = jiff::Timestamp::from_second(now.as_second().saturating_add(offset))
-                    .unwrap_or(now);
-                *s = crate::meta::rfc3339(ts);
+            let ts = match relative_offset(s) {
+                Some(offset) => Some(
+                    jiff::Timestamp::from_second(now.as_second().saturating_add(offset))
+                        .unwrap_or(now),
+                ),
+                None if micro => s.parse::<jiff::Timestamp>().ok(),
+                None => None,
+            };
+            if let Some(ts) = ts {
+                *s = if micro {
+                    ts.strftime("%Y-%m-%dT%H:%M:%S.%6fZ").to_string()
+                } else {
+                    crate::meta::rfc3339(ts)
+                };
             }
         }
-        Value::Array(a) => a.iter_mut().for_each(|x| resolve_times(x, now)),
-        Value::Object(m) => m.values_mut().for_each(|x| resolve_times(x, now)),
+        Value::Array(a) => a.iter_mut().for_each(|x| resolve_inner(x, now, false)),
+        Value::Object(m) => m
+            .iter_mut()
+            .for_each(|(k, x)| resolve_inner(x, now, MICRO_TIME_FIELDS.contains(&k.as_str()))),
         _ => {}
     }
 }
@@ -314,7 +335,8 @@ pub fn load(
             if rt.kind == "Namespace" && obj.pointer("/status/phase").is_none() {
                 obj["status"] = json!({"phase": "Active"});
             }
-            txn.load(&res_key(&rt.group, &rt.plural), obj);
+            let obj = crate::convert::to_stored(rt, obj);
+            txn.load(&crate::convert::storage_key(&rt.group, &rt.plural), obj);
         }
         link_events(txn);
         // Namespaces referenced but not defined exist, Active, as in a cluster.
@@ -356,10 +378,8 @@ fn link_events(txn: &mut crate::store::Txn<'_>) {
             _ => format!("{k}s"),
         }
     };
-    for (res, field) in [
-        ("/events", "involvedObject"),
-        ("events.k8s.io/events", "regarding"),
-    ] {
+    // events.k8s.io Events are stored as core Events (see convert.rs).
+    for (res, field) in [("/events", "involvedObject")] {
         let events: Vec<Value> = txn
             .inner()
             .iter_all()
@@ -465,6 +485,14 @@ mod tests {
         assert_eq!(v["b"][1], "2023-11-15T22:13:20Z");
         assert_eq!(v["c"], "nowhere");
         assert_eq!(v["d"], "2023-11-14T20:13:20Z");
+        let mut e =
+            json!({"eventTime": "now-1m", "series": {"lastObservedTime": "2023-11-14T22:00:00Z"}});
+        resolve_times(&mut e, now);
+        assert_eq!(e["eventTime"], "2023-11-14T22:12:20.000000Z");
+        assert_eq!(
+            e["series"]["lastObservedTime"],
+            "2023-11-14T22:00:00.000000Z"
+        );
         assert_eq!(relative_offset("now-"), None);
         assert_eq!(relative_offset("now-5x"), None);
         assert_eq!(relative_offset("now+30s"), Some(30));

@@ -4,6 +4,7 @@
 //! [`Sandbox::start`] runs the server on its own thread and tokio runtime so
 //! synchronous tests (assert_cmd) can use it; the binary is a thin wrapper.
 
+pub mod convert;
 pub mod discovery;
 pub mod error;
 pub mod faults;

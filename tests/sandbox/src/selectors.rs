@@ -145,6 +145,16 @@ impl FieldSelector {
         self.0.is_empty()
     }
 
+    /// Rewrites field paths (a served version's names → stored names).
+    pub fn map_paths(self, f: impl Fn(&str) -> String) -> Self {
+        FieldSelector(
+            self.0
+                .into_iter()
+                .map(|(p, eq, v)| (f(&p), eq, v))
+                .collect(),
+        )
+    }
+
     /// Adds `metadata.name=<name>` (a legacy `/watch/.../<name>` path).
     pub fn and_name(mut self, name: &str) -> Self {
         self.0

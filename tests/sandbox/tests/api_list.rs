@@ -105,3 +105,71 @@ async fn label_and_field_selectors() {
         .expect("n");
     assert!(rv > 10);
 }
+
+#[tokio::test]
+async fn events_are_one_store_seen_through_two_apis() {
+    let sb = start();
+    let c = client(&sb).await;
+    // A core/v1 fixture seen as events.k8s.io/v1.
+    let e = get(
+        &c,
+        "/apis/events.k8s.io/v1/namespaces/shop/events/web-7d9f-a.1",
+    )
+    .await
+    .json();
+    assert_eq!(
+        (
+            e["apiVersion"].as_str(),
+            e["regarding"]["name"].as_str(),
+            e["note"].as_str()
+        ),
+        (
+            Some("events.k8s.io/v1"),
+            Some("web-7d9f-a"),
+            Some("Back-off restarting failed container")
+        )
+    );
+    // An events.k8s.io/v1 fixture seen as core/v1, with its object's uid linked.
+    let e = get(&c, "/api/v1/namespaces/jobs/events/batch-1.2")
+        .await
+        .json();
+    assert_eq!(
+        (
+            e["apiVersion"].as_str(),
+            e["involvedObject"]["name"].as_str(),
+            e["message"].as_str()
+        ),
+        (Some("v1"), Some("batch-1"), Some("Error: ImagePullBackOff"))
+    );
+    assert!(e["involvedObject"]["uid"].is_string());
+    let l = get(
+        &c,
+        "/apis/events.k8s.io/v1/events?fieldSelector=regarding.name%3Dbatch-1",
+    )
+    .await
+    .json();
+    assert_eq!(names(&l), ["batch-1.2"]);
+    let l = get(
+        &c,
+        "/api/v1/events?fieldSelector=involvedObject.name%3Dbatch-1",
+    )
+    .await
+    .json();
+    assert_eq!(names(&l), ["batch-1.2"]);
+    // A write through one API is visible through the other.
+    let r = send(
+        &c,
+        "PATCH",
+        "/apis/events.k8s.io/v1/namespaces/jobs/events/batch-1.2",
+        Some("application/merge-patch+json"),
+        Some(json!({"note": "changed"})),
+    )
+    .await;
+    assert_eq!(r.json()["note"], "changed");
+    assert_eq!(
+        get(&c, "/api/v1/namespaces/jobs/events/batch-1.2")
+            .await
+            .json()["message"],
+        "changed"
+    );
+}

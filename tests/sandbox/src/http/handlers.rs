@@ -14,7 +14,7 @@ use crate::meta::{fill_create_metadata, metadata_mut, rfc3339};
 use crate::patch::{self, PatchType};
 use crate::registry::ResourceType;
 use crate::selectors::{FieldSelector, LabelSelector};
-use crate::store::{ListQuery, Txn, meta_str, res_key};
+use crate::store::{ListQuery, Txn, meta_str};
 use crate::{discovery, openapi, table};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -120,7 +120,7 @@ struct Ctx {
 
 impl Ctx {
     fn res(&self) -> String {
-        res_key(&self.rt.group, &self.rt.plural)
+        crate::convert::storage_key(&self.rt.group, &self.rt.plural)
     }
 
     fn not_found(&self) -> ApiError {
@@ -263,6 +263,7 @@ pub fn list_query(r: &ResourceRequest, q: &Query) -> Result<ListQuery, ApiError>
         fields: {
             let f = FieldSelector::parse(q.get("fieldSelector").unwrap_or(""))?;
             f.check_supported(&r.group, &r.plural)?;
+            let f = f.map_paths(|p| crate::convert::stored_field_path(&r.group, &r.plural, p));
             if r.name.is_empty() {
                 f
             } else {
@@ -281,12 +282,21 @@ pub fn list_query(r: &ResourceRequest, q: &Query) -> Result<ListQuery, ApiError>
 }
 
 /// The object as served under the requested group/version.
-pub fn for_version(rt: &ResourceType, mut obj: Value) -> Value {
+pub fn for_version(rt: &ResourceType, obj: Value) -> Value {
+    set_type(rt, crate::convert::to_served(rt, obj))
+}
+
+fn set_type(rt: &ResourceType, mut obj: Value) -> Value {
     if let Some(m) = obj.as_object_mut() {
         m.insert("apiVersion".into(), json!(rt.api_version()));
         m.insert("kind".into(), json!(rt.kind));
     }
     obj
+}
+
+/// A client's object (in the requested version's shape) as storage keeps it.
+fn stored_type(rt: &ResourceType, obj: Value) -> Value {
+    crate::convert::to_stored(rt, set_type(rt, obj))
 }
 
 pub fn partial(obj: &Value) -> Value {
@@ -504,7 +514,7 @@ fn create_in(
         return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
     }
     fill_create_metadata(&mut obj, ns.as_deref(), ts);
-    let mut obj = for_version(rt, obj);
+    let mut obj = stored_type(rt, obj);
     match rt.kind.as_str() {
         "Namespace" => {
             obj["status"] = json!({"phase": "Active"});
@@ -642,7 +652,7 @@ fn prepare_update(rt: &ResourceType, old: &Value, new: Value, subresource: &str)
         }
         n
     };
-    out = for_version(rt, out);
+    out = stored_type(rt, out);
     let generation = old
         .pointer("/metadata/generation")
         .and_then(Value::as_i64)
@@ -766,7 +776,8 @@ fn patch_object(ctx: &Ctx, content_type: &str, body: &[u8]) -> Result<Response<B
             }
             return Err(ctx.not_found());
         };
-        let mut doc = old.clone();
+        // Patches apply to the object as this version shows it.
+        let mut doc = for_version(&ctx.rt, old.clone());
         patch::apply(kind, &mut doc, &p)?;
         if kind != PatchType::Json {
             check_rv(ctx, &old, &p)?;

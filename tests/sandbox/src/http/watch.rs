@@ -7,7 +7,7 @@ use super::negotiate::Format;
 use super::{Body, Query, State};
 use crate::error::ApiError;
 use crate::registry::ResourceType;
-use crate::store::{EventType, ListQuery, WatchStart, res_key};
+use crate::store::{EventType, ListQuery, WatchStart};
 use bytes::Bytes;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::Response;
@@ -97,7 +97,7 @@ pub fn respond(
             ApiError::bad_request(format!("invalid resource version: {rv_param:?}"))
         })?)
     };
-    let res = res_key(&rt.group, &rt.plural);
+    let res = crate::convert::storage_key(&rt.group, &rt.plural);
     let (start, mut feed, start_rv) = state.store.watch_start(&res, from, &lq)?;
     let timeout = q
         .get("timeoutSeconds")
