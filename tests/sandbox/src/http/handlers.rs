@@ -7,9 +7,9 @@ use super::auth::{self, Attributes, Identity};
 use super::negotiate::{Format, Offer, include_object, negotiate};
 use super::routing::{ResourceRequest, Route};
 use super::{Body, Query, State, error_response, json_bytes, json_response, watch};
+use super::{reviews, subresources};
 use crate::error::{ApiError, success_status};
 use crate::gc::{self, Propagation};
-use crate::logs::LogQuery;
 use crate::meta::{fill_create_metadata, metadata_mut, rfc3339};
 use crate::patch::{self, PatchType};
 use crate::registry::ResourceType;
@@ -22,7 +22,7 @@ use hyper::{Request, Response};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-fn now() -> jiff::Timestamp {
+pub(super) fn now() -> jiff::Timestamp {
     jiff::Timestamp::now()
 }
 
@@ -106,24 +106,24 @@ fn not_acceptable() -> ApiError {
 }
 
 /// Everything one resource request needs after routing.
-struct Ctx {
-    state: Arc<State>,
-    rt: ResourceType,
-    r: ResourceRequest,
-    q: Query,
-    format: Format,
-    who: Identity,
-    dry_run: bool,
+pub(super) struct Ctx {
+    pub(super) state: Arc<State>,
+    pub(super) rt: ResourceType,
+    pub(super) r: ResourceRequest,
+    pub(super) q: Query,
+    pub(super) format: Format,
+    pub(super) who: Identity,
+    pub(super) dry_run: bool,
     /// `?fieldManager=`, else the client's User-Agent name (as the real server derives it).
-    manager: String,
+    pub(super) manager: String,
 }
 
 impl Ctx {
-    fn res(&self) -> String {
+    pub(super) fn res(&self) -> String {
         crate::convert::storage_key(&self.rt.group, &self.rt.plural)
     }
 
-    fn not_found(&self) -> ApiError {
+    pub(super) fn not_found(&self) -> ApiError {
         ApiError::not_found(&self.rt.group, &self.rt.plural, &self.r.name)
     }
 }
@@ -229,8 +229,8 @@ async fn resource(
             ctx.format,
         ),
         ("list", _) => list(&ctx),
-        ("get", "log") => pod_log(&ctx),
-        ("get", "scale") => get_scale(&ctx),
+        ("get", "log") => subresources::pod_log(&ctx),
+        ("get", "scale") => subresources::get_scale(&ctx),
         ("get", "" | "status") => {
             let obj = ctx
                 .state
@@ -239,12 +239,12 @@ async fn resource(
                 .ok_or_else(|| ctx.not_found())?;
             Ok(render(&ctx, 200, obj))
         }
-        ("create", "") if ctx.rt.group == "authorization.k8s.io" => review(&ctx, &body),
-        ("create", "") if ctx.rt.kind == "SelfSubjectReview" => whoami(&ctx),
-        ("create", "token") => service_account_token(&ctx, &body),
+        ("create", "") if ctx.rt.group == "authorization.k8s.io" => reviews::review(&ctx, &body),
+        ("create", "") if ctx.rt.kind == "SelfSubjectReview" => reviews::whoami(&ctx),
+        ("create", "token") => subresources::service_account_token(&ctx, &body),
         ("create", "") => create(&ctx, &body),
-        ("create", "eviction") => evict(&ctx),
-        ("update" | "patch", "scale") => write_scale(&ctx, &content_type, &body),
+        ("create", "eviction") => subresources::evict(&ctx),
+        ("update" | "patch", "scale") => subresources::write_scale(&ctx, &content_type, &body),
         ("update", "" | "status") => update(&ctx, &body),
         ("patch", "" | "status") => patch_object(&ctx, &content_type, &body),
         ("delete", "") => delete(&ctx, &body),
@@ -371,7 +371,7 @@ fn list(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
     Ok(json_response(200, &doc))
 }
 
-fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+pub(super) fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
     let v: Value = serde_json::from_slice(body).or_else(|e| {
         // kubectl sends JSON; other clients may send YAML.
         std::str::from_utf8(body)
@@ -626,7 +626,12 @@ fn spec_changed(old: &Value, new: &Value) -> bool {
 
 /// The stored object after an update: immutable metadata kept, the status
 /// split honoured, generation bumped when the spec changed.
-fn prepare_update(rt: &ResourceType, old: &Value, new: Value, subresource: &str) -> Value {
+pub(super) fn prepare_update(
+    rt: &ResourceType,
+    old: &Value,
+    new: Value,
+    subresource: &str,
+) -> Value {
     let mut out = if subresource == "status" {
         let mut o = old.clone();
         match new.get("status") {
@@ -681,7 +686,7 @@ fn prepare_update(rt: &ResourceType, old: &Value, new: Value, subresource: &str)
     out
 }
 
-fn check_rv(ctx: &Ctx, old: &Value, new: &Value) -> Result<(), ApiError> {
+pub(super) fn check_rv(ctx: &Ctx, old: &Value, new: &Value) -> Result<(), ApiError> {
     let want = meta_str(new, "resourceVersion");
     if !want.is_empty() && want != meta_str(old, "resourceVersion") {
         return Err(ApiError::conflict(
@@ -696,7 +701,7 @@ fn check_rv(ctx: &Ctx, old: &Value, new: &Value) -> Result<(), ApiError> {
 
 /// Stores an updated object; an object being deleted whose last finalizer
 /// went away is deleted now.
-fn commit_update(
+pub(super) fn commit_update(
     txn: &mut Txn<'_>,
     ctx: &Ctx,
     old: &Value,
@@ -759,7 +764,7 @@ fn update(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
     Ok(render(ctx, 200, stored))
 }
 
-fn unsupported_patch() -> ApiError {
+pub(super) fn unsupported_patch() -> ApiError {
     ApiError::unsupported_media_type(
         "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json",
     )
@@ -1003,252 +1008,4 @@ fn delete_collection(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError>
         &json!({"kind": ctx.rt.list_kind(), "apiVersion": ctx.rt.api_version(),
             "metadata": {"resourceVersion": rv.to_string()}, "items": deleted}),
     ))
-}
-
-fn pod_log(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
-    let pod = ctx
-        .state
-        .store
-        .get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
-        .ok_or_else(|| ctx.not_found())?;
-    let num = |k: &str| -> Result<Option<i64>, ApiError> {
-        match ctx.q.get(k) {
-            None | Some("") => Ok(None),
-            Some(v) => v
-                .parse()
-                .map(Some)
-                .map_err(|_| ApiError::bad_request(format!("{k}: Invalid value: {v:?}"))),
-        }
-    };
-    let lq = LogQuery {
-        container: ctx
-            .q
-            .get("container")
-            .filter(|c| !c.is_empty())
-            .map(str::to_string),
-        previous: ctx.q.flag("previous"),
-        tail_lines: num("tailLines")?.map(|n| n.max(0) as usize),
-        since_seconds: num("sinceSeconds")?,
-        limit_bytes: num("limitBytes")?.map(|n| n.max(0) as usize),
-    };
-    let text = ctx.state.logs.read(&pod, &lq, now())?;
-    let mut r = Response::new(super::full(text));
-    r.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("text/plain"),
-    );
-    Ok(r)
-}
-
-fn scale_of(obj: &Value) -> Value {
-    let selector = obj
-        .pointer("/spec/selector/matchLabels")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default();
-    let meta = obj.get("metadata").cloned().unwrap_or(json!({}));
-    json!({"kind": "Scale", "apiVersion": "autoscaling/v1",
-        "metadata": {"name": meta.get("name"), "namespace": meta.get("namespace"), "uid": meta.get("uid"),
-            "resourceVersion": meta.get("resourceVersion"), "creationTimestamp": meta.get("creationTimestamp")},
-        "spec": {"replicas": obj.pointer("/spec/replicas").cloned().unwrap_or(json!(1))},
-        "status": {"replicas": obj.pointer("/status/replicas").cloned().unwrap_or(json!(0)), "selector": selector}})
-}
-
-fn get_scale(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
-    let obj = ctx
-        .state
-        .store
-        .get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
-        .ok_or_else(|| ctx.not_found())?;
-    Ok(json_response(200, &scale_of(&obj)))
-}
-
-fn write_scale(ctx: &Ctx, content_type: &str, body: &[u8]) -> Result<Response<Body>, ApiError> {
-    let stored = ctx.state.store.write(ctx.dry_run, |txn| {
-        let old = txn
-            .get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
-            .cloned()
-            .ok_or_else(|| ctx.not_found())?;
-        let mut scale = scale_of(&old);
-        if ctx.r.verb == "patch" {
-            let kind = PatchType::from_content_type(content_type).ok_or_else(unsupported_patch)?;
-            patch::apply(kind, &mut scale, &patch::parse_body(kind, body)?)?;
-        } else {
-            scale = parse_json(body)?;
-            check_rv(ctx, &old, &scale)?;
-        }
-        let replicas = scale
-            .pointer("/spec/replicas")
-            .and_then(Value::as_i64)
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "autoscaling",
-                    "Scale",
-                    &ctx.r.name,
-                    "spec.replicas",
-                    "Required value",
-                )
-            })?;
-        let mut new = old.clone();
-        new["spec"]["replicas"] = json!(replicas);
-        let obj = prepare_update(&ctx.rt, &old, new, "");
-        Ok::<_, ApiError>(commit_update(txn, ctx, &old, obj, "Update"))
-    })?;
-    Ok(json_response(200, &scale_of(&stored)))
-}
-
-/// Eviction without disruption budgets: the pod is deleted (controllers and
-/// PDB checks are a later piece of the sandbox).
-fn evict(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
-    let ts = rfc3339(now());
-    ctx.state.store.write(ctx.dry_run, |txn| {
-        txn.get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
-            .ok_or_else(|| ctx.not_found())?;
-        gc::delete(
-            txn,
-            &ctx.res(),
-            &ctx.r.namespace,
-            &ctx.r.name,
-            Propagation::Background,
-            &ts,
-        );
-        Ok::<_, ApiError>(())
-    })?;
-    Ok(json_response(
-        201,
-        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
-    ))
-}
-
-/// `kubectl auth whoami`.
-fn whoami(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
-    let mut groups = vec!["system:authenticated"];
-    if matches!(ctx.who, Identity::Admin) {
-        groups.insert(0, "system:masters");
-    }
-    Ok(json_response(
-        201,
-        &json!({"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",
-            "metadata": {"creationTimestamp": null},
-            "status": {"userInfo": {"username": ctx.who.name(), "groups": groups}}}),
-    ))
-}
-
-/// `serviceaccounts/token` (`kubectl create token`): an opaque token that
-/// the sandbox does not accept for authentication.
-fn service_account_token(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
-    ctx.state
-        .store
-        .get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
-        .ok_or_else(|| ctx.not_found())?;
-    let req = if body.iter().all(u8::is_ascii_whitespace) {
-        json!({})
-    } else {
-        parse_json(body)?
-    };
-    let secs = req
-        .pointer("/spec/expirationSeconds")
-        .and_then(Value::as_i64)
-        .unwrap_or(3600);
-    let ts = now();
-    let expires = jiff::Timestamp::from_second(ts.as_second() + secs).unwrap_or(ts);
-    let bytes: [u8; 24] = rand::random();
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let audiences = req.pointer("/spec/audiences").cloned().unwrap_or(json!([]));
-    Ok(json_response(
-        201,
-        &json!({"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
-            "metadata": {"name": ctx.r.name, "namespace": ctx.r.namespace, "creationTimestamp": rfc3339(ts)},
-            "spec": {"audiences": audiences, "expirationSeconds": secs},
-            "status": {"token": format!("sandbox.{token}"), "expirationTimestamp": rfc3339(expires)}}),
-    ))
-}
-
-/// SelfSubjectAccessReview, SubjectAccessReview and SelfSubjectRulesReview,
-/// answered from the users' deny rules (so `kubectl auth can-i` works).
-fn review(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
-    let mut doc = for_version(&ctx.rt, parse_json(body)?);
-    let subject = if ctx.rt.kind == "SubjectAccessReview" {
-        let user = doc
-            .pointer("/spec/user")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        match ctx.state.users.iter().find(|u| u.name == user) {
-            Some(u) => Identity::User(u.clone()),
-            None => Identity::Admin,
-        }
-    } else {
-        ctx.who.clone()
-    };
-    let s = |p: &str| {
-        doc.pointer(p)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
-    match ctx.rt.kind.as_str() {
-        "SelfSubjectRulesReview" => {
-            let ns = s("/spec/namespace");
-            let mut rules = Vec::new();
-            let incomplete = matches!(subject, Identity::User(_));
-            if let Identity::User(_) = subject {
-                for rt in ctx.state.registry().all() {
-                    let verbs: Vec<&String> = rt
-                        .verbs
-                        .iter()
-                        .filter(|v| {
-                            let a = Attributes {
-                                verb: v.to_string(),
-                                group: rt.group.clone(),
-                                resource: rt.plural.clone(),
-                                namespace: if rt.namespaced {
-                                    ns.clone()
-                                } else {
-                                    String::new()
-                                },
-                                ..Default::default()
-                            };
-                            auth::allowed(&subject, &a)
-                        })
-                        .collect();
-                    if !verbs.is_empty() {
-                        rules.push(json!({"verbs": verbs, "apiGroups": [rt.group], "resources": [rt.plural]}));
-                    }
-                }
-            } else {
-                rules.push(json!({"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}));
-            }
-            doc["status"] = json!({"resourceRules": rules,
-                "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}], "incomplete": incomplete});
-        }
-        _ => {
-            let allowed = if doc.pointer("/spec/resourceAttributes").is_some() {
-                let a = Attributes {
-                    verb: s("/spec/resourceAttributes/verb"),
-                    group: s("/spec/resourceAttributes/group"),
-                    resource: s("/spec/resourceAttributes/resource"),
-                    subresource: s("/spec/resourceAttributes/subresource"),
-                    namespace: s("/spec/resourceAttributes/namespace"),
-                    name: s("/spec/resourceAttributes/name"),
-                };
-                auth::allowed(&subject, &a)
-            } else {
-                true
-            };
-            doc["status"] = if allowed {
-                json!({"allowed": true, "reason": "allowed by kube-sandbox"})
-            } else {
-                json!({"allowed": false})
-            };
-        }
-    }
-    if let Some(m) = metadata_mut(&mut doc) {
-        m.insert("creationTimestamp".into(), Value::Null);
-    }
-    Ok(json_response(201, &doc))
 }

@@ -5,7 +5,9 @@ pub mod auth;
 mod handlers;
 pub mod negotiate;
 mod protobuf;
+mod reviews;
 pub mod routing;
+mod subresources;
 mod watch;
 
 use crate::error::ApiError;

@@ -1,0 +1,168 @@
+//! Subresources other than status: `pods/log`, `*/scale`, `pods/eviction`
+//! and `serviceaccounts/token`.
+
+use super::handlers::{
+    Ctx, check_rv, commit_update, now, parse_json, prepare_update, unsupported_patch,
+};
+use super::{Body, json_response};
+use crate::error::ApiError;
+use crate::gc::{self, Propagation};
+use crate::logs::LogQuery;
+use crate::meta::rfc3339;
+use crate::patch::{self, PatchType};
+use hyper::Response;
+use serde_json::{Value, json};
+
+pub(super) fn pod_log(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
+    let pod = ctx
+        .state
+        .store
+        .get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
+        .ok_or_else(|| ctx.not_found())?;
+    let num = |k: &str| -> Result<Option<i64>, ApiError> {
+        match ctx.q.get(k) {
+            None | Some("") => Ok(None),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| ApiError::bad_request(format!("{k}: Invalid value: {v:?}"))),
+        }
+    };
+    let lq = LogQuery {
+        container: ctx
+            .q
+            .get("container")
+            .filter(|c| !c.is_empty())
+            .map(str::to_string),
+        previous: ctx.q.flag("previous"),
+        tail_lines: num("tailLines")?.map(|n| n.max(0) as usize),
+        since_seconds: num("sinceSeconds")?,
+        limit_bytes: num("limitBytes")?.map(|n| n.max(0) as usize),
+    };
+    let text = ctx.state.logs.read(&pod, &lq, now())?;
+    let mut r = Response::new(super::full(text));
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/plain"),
+    );
+    Ok(r)
+}
+
+pub(super) fn scale_of(obj: &Value) -> Value {
+    let selector = obj
+        .pointer("/spec/selector/matchLabels")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    let meta = obj.get("metadata").cloned().unwrap_or(json!({}));
+    json!({"kind": "Scale", "apiVersion": "autoscaling/v1",
+        "metadata": {"name": meta.get("name"), "namespace": meta.get("namespace"), "uid": meta.get("uid"),
+            "resourceVersion": meta.get("resourceVersion"), "creationTimestamp": meta.get("creationTimestamp")},
+        "spec": {"replicas": obj.pointer("/spec/replicas").cloned().unwrap_or(json!(1))},
+        "status": {"replicas": obj.pointer("/status/replicas").cloned().unwrap_or(json!(0)), "selector": selector}})
+}
+
+pub(super) fn get_scale(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
+    let obj = ctx
+        .state
+        .store
+        .get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
+        .ok_or_else(|| ctx.not_found())?;
+    Ok(json_response(200, &scale_of(&obj)))
+}
+
+pub(super) fn write_scale(
+    ctx: &Ctx,
+    content_type: &str,
+    body: &[u8],
+) -> Result<Response<Body>, ApiError> {
+    let stored = ctx.state.store.write(ctx.dry_run, |txn| {
+        let old = txn
+            .get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
+            .cloned()
+            .ok_or_else(|| ctx.not_found())?;
+        let mut scale = scale_of(&old);
+        if ctx.r.verb == "patch" {
+            let kind = PatchType::from_content_type(content_type).ok_or_else(unsupported_patch)?;
+            patch::apply(kind, &mut scale, &patch::parse_body(kind, body)?)?;
+        } else {
+            scale = parse_json(body)?;
+            check_rv(ctx, &old, &scale)?;
+        }
+        let replicas = scale
+            .pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "autoscaling",
+                    "Scale",
+                    &ctx.r.name,
+                    "spec.replicas",
+                    "Required value",
+                )
+            })?;
+        let mut new = old.clone();
+        new["spec"]["replicas"] = json!(replicas);
+        let obj = prepare_update(&ctx.rt, &old, new, "");
+        Ok::<_, ApiError>(commit_update(txn, ctx, &old, obj, "Update"))
+    })?;
+    Ok(json_response(200, &scale_of(&stored)))
+}
+
+/// Eviction without disruption budgets: the pod is deleted (controllers and
+/// PDB checks are a later piece of the sandbox).
+pub(super) fn evict(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
+    let ts = rfc3339(now());
+    ctx.state.store.write(ctx.dry_run, |txn| {
+        txn.get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
+            .ok_or_else(|| ctx.not_found())?;
+        gc::delete(
+            txn,
+            &ctx.res(),
+            &ctx.r.namespace,
+            &ctx.r.name,
+            Propagation::Background,
+            &ts,
+        );
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json_response(
+        201,
+        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+    ))
+}
+
+/// `serviceaccounts/token` (`kubectl create token`): an opaque token that
+/// the sandbox does not accept for authentication.
+pub(super) fn service_account_token(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
+    ctx.state
+        .store
+        .get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
+        .ok_or_else(|| ctx.not_found())?;
+    let req = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        parse_json(body)?
+    };
+    let secs = req
+        .pointer("/spec/expirationSeconds")
+        .and_then(Value::as_i64)
+        .unwrap_or(3600);
+    let ts = now();
+    let expires = jiff::Timestamp::from_second(ts.as_second() + secs).unwrap_or(ts);
+    let bytes: [u8; 24] = rand::random();
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let audiences = req.pointer("/spec/audiences").cloned().unwrap_or(json!([]));
+    Ok(json_response(
+        201,
+        &json!({"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": ctx.r.name, "namespace": ctx.r.namespace, "creationTimestamp": rfc3339(ts)},
+            "spec": {"audiences": audiences, "expirationSeconds": secs},
+            "status": {"token": format!("sandbox.{token}"), "expirationTimestamp": rfc3339(expires)}}),
+    ))
+}
