@@ -211,7 +211,10 @@ async fn handle(
                         503 => ApiError::unavailable(
                             "the server is currently unable to handle the request",
                         ),
-                        c => ApiError::new(c, "InternalError", format!("injected fault ({c})")),
+                        410 => ApiError::gone(
+                            "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+                        ),
+                        c => ApiError::new(c, fault_reason(c), format!("injected fault ({c})")),
                     };
                     e.retry_after = retry_after;
                     return Ok(error_response(&e));
@@ -235,6 +238,24 @@ async fn handle(
     let resp = handlers::dispatch(state, req, route, query, identity).await;
     tracing::debug!(%method, %uri, status = resp.status().as_u16(), "response");
     Ok(resp)
+}
+
+/// The `reason` a real server sends with each status code.
+fn fault_reason(code: u16) -> &'static str {
+    match code {
+        400 => "BadRequest",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "NotFound",
+        405 => "MethodNotAllowed",
+        406 => "NotAcceptable",
+        409 => "Conflict",
+        415 => "UnsupportedMediaType",
+        422 => "Invalid",
+        504 => "Timeout",
+        c if c >= 500 => "InternalError",
+        _ => "Unknown",
+    }
 }
 
 /// Bearer token → identity; `Impersonate-User` is honoured for the admin (as
