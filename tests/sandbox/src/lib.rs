@@ -53,8 +53,11 @@ pub struct Sandbox {
 
 /// `<workspace>/tests/fixtures/<name>`.
 pub fn fixture_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // `tests/sandbox` → `tests`, without a `..` in paths shown in messages.
+    manifest
+        .parent()
+        .unwrap_or(manifest)
         .join("fixtures")
         .join(name)
 }
