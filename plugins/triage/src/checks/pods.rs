@@ -580,16 +580,6 @@ pub fn log_targets(snap: &Snapshot, ctx: &Context, cap: usize) -> Vec<LogKey> {
     seen.into_values().take(cap).collect()
 }
 
-fn kubectl_ref(owner: &ObjectKey) -> String {
-    match owner.kind.as_str() {
-        "Deployment" => format!("deploy/{}", owner.name),
-        "StatefulSet" => format!("sts/{}", owner.name),
-        "DaemonSet" => format!("ds/{}", owner.name),
-        "Job" => format!("job/{}", owner.name),
-        _ => format!("pod/{}", owner.name),
-    }
-}
-
 /// Group pod issues into findings under their owners.
 pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
     type Group<'a> = Vec<(&'a Pod, PodIssue)>;
