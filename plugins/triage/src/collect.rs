@@ -9,7 +9,7 @@ use common::error::{Error, Result, is_forbidden, is_not_found};
 use common::list::{ListOutcome, list_all, list_optional};
 use futures::StreamExt;
 use k8s_openapi::NamespaceResourceScope;
-use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Secret, ServiceAccount};
 use kube::api::{ApiResource, DynamicObject, ListParams, LogParams};
 use kube::{Api, Resource};
 use serde::de::DeserializeOwned;
@@ -191,6 +191,20 @@ async fn pod_metrics(scope: &Scope<'_>) -> Result<(Listed<PodMetrics>, Vec<Skip>
     }
 }
 
+/// False only when the API server says the namespace does not exist; a
+/// user who may not read namespaces (403) gets the benefit of the doubt.
+async fn namespace_exists(scope: &Scope<'_>) -> Result<bool> {
+    if scope.all_namespaces {
+        return Ok(true);
+    }
+    let api: Api<Namespace> = scope.conn.cluster_api();
+    match api.get_opt(&scope.conn.namespace).await {
+        Ok(found) => Ok(found.is_some()),
+        Err(e) if is_forbidden(&e) => Ok(true),
+        Err(e) => Err(scope.conn.error(e)),
+    }
+}
+
 /// Read everything the checks need.
 pub async fn collect(scope: &Scope<'_>, ctx: &Context) -> Result<Snapshot> {
     let conn = scope.conn;
@@ -216,6 +230,7 @@ pub async fn collect(scope: &Scope<'_>, ctx: &Context) -> Result<Snapshot> {
         accounts,
         nodes,
         metrics,
+        namespace_found,
     ) = futures::try_join!(
         // Pods are required: without them there is nothing to triage (exit 3 on 403).
         async { list_all(&pods_api, &f).await },
@@ -281,7 +296,15 @@ pub async fn collect(scope: &Scope<'_>, ctx: &Context) -> Result<Snapshot> {
         ),
         optional(conn.cluster_api(), all.clone(), "nodes", &["NodeProblem"]),
         pod_metrics(scope),
+        namespace_exists(scope),
     )?;
+    if !namespace_found {
+        // A typo must not read as "no problems found".
+        return Err(
+            Error::usage(format!("namespace \"{}\" not found", conn.namespace))
+                .with_hint("list the namespaces with: kubectl get namespaces"),
+        );
+    }
     let mut snap = Snapshot {
         now: ctx.now,
         pods,

@@ -307,6 +307,19 @@ fn bad_flags_are_exit_2() {
 }
 
 #[test]
+fn unknown_namespace_is_bad_input_not_a_clean_bill() {
+    let sb = sandbox("triage/healthy");
+    let out = triage(&sb, &["-n", "no-such-namespace"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: namespace \"no-such-namespace\" not found\nhint: "),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn ignore_flag_and_table_and_name_output() {
     let sb = sandbox("triage/crash-loop-back-off");
     let out = triage(
@@ -367,7 +380,7 @@ fn request_count_is_bounded() {
     let out = triage(&sb, &["-n", "triage-crashloop", "-o", "json"]);
     let used = sb.request_count() - before;
     let doc = json(&out);
-    // 18 lists + one previous log (one per workload and container).
+    // 18 lists + the namespace + one previous log (one per workload and container).
     assert!(used <= 20, "used {used} requests");
     assert_eq!(doc["stats"]["requests"].as_u64(), Some(used));
 }
