@@ -245,7 +245,6 @@ not_implemented() {
 # ---------------------------------------------------------------- the matrix
 BACKUP_KINDS=deployments,statefulsets,daemonsets,services,configmaps,secrets,persistentvolumeclaims,serviceaccounts,horizontalpodautoscalers,poddisruptionbudgets,ingresses,networkpolicies,roles,rolebindings,cronjobs,jobs
 TRIAGE_OK="0 1"
-TRIAGE_STATE=unknown
 
 for scen in $SCENARIOS; do
   dir=$(generate "$scen")
@@ -260,10 +259,7 @@ for scen in $SCENARIOS; do
 
     # triage vs the runbook's manual sequence
     tcmd="$BIN/kubectl-triage -n $ns -o json"
-    if not_implemented "$scen" "$lat" "kubectl triage -n NS -o json" "$tcmd"; then
-      TRIAGE_STATE=ni
-    else
-      TRIAGE_STATE=ok
+    if ! not_implemented "$scen" "$lat" "kubectl triage -n NS -o json" "$tcmd"; then
       bench_pair "$scen" "$lat" "kubectl triage -n NS -o json" "$TRIAGE_OK" "$tcmd" \
         "runbook script (get pods/events/deploy/svc/ep/pvc/hpa + logs --previous per crasher)" \
         "bash $ROOT/bench/baselines/triage-runbook.sh $ns" "$runs"

@@ -17,7 +17,8 @@ k get endpoints -n "$ns"
 k get pvc -n "$ns"
 k get hpa -n "$ns"
 # Then the previous log of every crashing pod.
-for p in $(awk 'NR > 1 && $3 == "CrashLoopBackOff" { print $1 }' <<<"$pods"); do
+mapfile -t crashing < <(awk 'NR > 1 && $3 == "CrashLoopBackOff" { print $1 }' <<<"$pods")
+for p in "${crashing[@]}"; do
   echo "== $p"
   k logs --previous --tail=50 -n "$ns" "$p"
 done
