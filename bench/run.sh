@@ -36,6 +36,7 @@ else
 fi
 
 BENCH_START=$(date +%s)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 ROWS=$OUT/rows.tsv        # scenario latency label role median_ms requests rss_mb note
 SANDBOX_ROWS=$OUT/sandbox.tsv
 : >"$ROWS"
@@ -341,7 +342,7 @@ elapsed=$(($(date +%s) - BENCH_START))
   echo "- machine: $(nproc) CPUs ($cpu), $mem RAM; kubectl: \`$KUBECTL\` ($($KUBECTL version --client 2>/dev/null | head -1))"
   echo "- method: kube-sandbox (release build) with sandbox-scale fixtures (seed 42); every command once as warm-up (which also fills kubectl's discovery cache), then $RUNS timed runs (3 at 30k) alternating plugin and baseline; median wall time. API requests: kubectl \`-v=6\` response lines for kubectl baselines, the plugin's \`--stats\` count for plugins (one extra untimed run each). Peak RSS: GNU time's maximum resident set size, largest over the runs (for the runbook script: its largest single process)."
   echo "- plugins run as their binaries (\`target/release/kubectl-triage\`), not through \`kubectl triage\`, which adds kubectl's own start-up."
-  echo "- whole run: ${elapsed} s"
+  echo "- whole run: ${elapsed} s; load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg) (anything above ~1 means other work shared the CPUs and the figures are noisier)"
   echo
   for scen in $SCENARIOS; do
     echo "## $scen: $(describe_scenario "$scen")"
