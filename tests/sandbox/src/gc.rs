@@ -69,26 +69,8 @@ fn delete_inner(
         marked["metadata"]["deletionGracePeriodSeconds"] = json!(0);
         return Some(txn.put(res, marked));
     }
-    // Dependents: objects whose ownerReferences name this uid.
-    let dependents: Vec<(String, String, String)> = txn
-        .inner()
-        .iter_all()
-        .filter(|(_, o)| {
-            o.pointer("/metadata/ownerReferences")
-                .and_then(Value::as_array)
-                .is_some_and(|refs| {
-                    refs.iter()
-                        .any(|r| r.get("uid").and_then(Value::as_str) == Some(&uid))
-                })
-        })
-        .map(|(r, o)| {
-            (
-                r.clone(),
-                meta_str(o, "namespace").to_string(),
-                meta_str(o, "name").to_string(),
-            )
-        })
-        .collect();
+    // Dependents: objects whose ownerReferences name this uid (indexed by the store).
+    let dependents = txn.inner().owned_by(&uid);
     for (r, dns, dname) in dependents {
         match propagation {
             Propagation::Orphan => {

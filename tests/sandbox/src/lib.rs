@@ -4,6 +4,7 @@
 //! [`Sandbox::start`] runs the server on its own thread and tokio runtime so
 //! synchronous tests (assert_cmd) can use it; the binary is a thin wrapper.
 
+pub mod controllers;
 pub mod convert;
 pub mod discovery;
 pub mod error;
@@ -141,6 +142,8 @@ impl Sandbox {
             .name("kube-sandbox".into())
             .spawn(move || {
                 runtime.block_on(async move {
+                    // The controllers live on the server's runtime and end with it.
+                    tokio::spawn(controllers::run(st.clone()));
                     match tokio::net::TcpListener::from_std(std_listener) {
                         Ok(listener) => http::serve(listener, acceptor, st, rx).await,
                         Err(e) => tracing::error!("cannot serve: {e}"),

@@ -63,6 +63,33 @@ pub fn fill_create_metadata(obj: &mut Value, namespace: Option<&str>, now: jiff:
     }
 }
 
+/// The pod's QoS class as the API server computes it (requests/limits of
+/// cpu and memory across containers).
+pub fn qos_class(pod: &Value) -> &'static str {
+    let containers: Vec<&Value> = ["containers", "initContainers"]
+        .iter()
+        .filter_map(|k| pod.pointer(&format!("/spec/{k}")).and_then(Value::as_array))
+        .flatten()
+        .collect();
+    let mut any = false;
+    let mut guaranteed = true;
+    for c in containers {
+        for res in ["cpu", "memory"] {
+            let req = c.pointer(&format!("/resources/requests/{res}"));
+            let lim = c.pointer(&format!("/resources/limits/{res}"));
+            any |= req.is_some() || lim.is_some();
+            if lim.is_none() || (req.is_some() && req != lim) {
+                guaranteed = false;
+            }
+        }
+    }
+    match (any, guaranteed) {
+        (false, _) => "BestEffort",
+        (true, true) => "Guaranteed",
+        (true, false) => "Burstable",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

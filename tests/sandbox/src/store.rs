@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::selectors::{FieldSelector, LabelSelector};
 use base64::Engine;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use tokio::sync::broadcast;
@@ -57,6 +57,9 @@ pub struct Event {
 
 type Objects = BTreeMap<(String, String), Value>;
 
+/// `(resource, namespace, name)` of a stored object.
+pub type ObjectRef = (String, String, String);
+
 #[derive(Default)]
 pub struct Inner {
     rv: u64,
@@ -64,6 +67,38 @@ pub struct Inner {
     history: VecDeque<Arc<Event>>,
     /// Every event with rv > floor is in `history`.
     floor: u64,
+    /// Dependents by owner uid, so GC and controllers find what an object
+    /// owns without scanning every object.
+    owned: HashMap<String, BTreeSet<ObjectRef>>,
+    /// Pods by `spec.nodeName`, for the scheduler's per-node resource sums.
+    on_node: HashMap<String, BTreeSet<(String, String)>>,
+}
+
+fn owner_uids(obj: &Value) -> impl Iterator<Item = &str> {
+    obj.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.get("uid").and_then(Value::as_str))
+}
+
+/// Owner uids, node, namespace and name: what [`Inner::index`] records.
+type IndexEntries = (Vec<String>, Option<String>, String, String);
+
+fn index_entries(res: &str, obj: &Value) -> IndexEntries {
+    (
+        owner_uids(obj).map(str::to_string).collect(),
+        node_of(res, obj).map(str::to_string),
+        meta_str(obj, "namespace").to_string(),
+        meta_str(obj, "name").to_string(),
+    )
+}
+
+fn node_of<'a>(res: &str, obj: &'a Value) -> Option<&'a str> {
+    (res == "/pods")
+        .then(|| obj.pointer("/spec/nodeName").and_then(Value::as_str))
+        .flatten()
+        .filter(|n| !n.is_empty())
 }
 
 impl Inner {
@@ -86,6 +121,84 @@ impl Inner {
 
     pub fn count(&self, res: &str) -> usize {
         self.objects.get(res).map_or(0, BTreeMap::len)
+    }
+
+    /// The objects of one resource in one namespace ("" = cluster-scoped), in name order.
+    pub fn in_namespace<'a>(&'a self, res: &str, ns: &str) -> impl Iterator<Item = &'a Value> {
+        let start = (ns.to_string(), String::new());
+        let ns_owned = ns.to_string();
+        self.objects
+            .get(res)
+            .into_iter()
+            .flat_map(move |m| m.range(start.clone()..))
+            .take_while(move |((n, _), _)| *n == ns_owned)
+            .map(|(_, v)| v)
+    }
+
+    /// Every object of one resource.
+    pub fn iter_resource<'a>(&'a self, res: &str) -> impl Iterator<Item = &'a Value> {
+        self.objects.get(res).into_iter().flat_map(|m| m.values())
+    }
+
+    /// Objects whose ownerReferences name `uid`.
+    pub fn owned_by(&self, uid: &str) -> Vec<ObjectRef> {
+        self.owned
+            .get(uid)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// `(namespace, name)` of the pods bound to `node`.
+    pub fn pods_on_node(&self, node: &str) -> Vec<(String, String)> {
+        self.on_node
+            .get(node)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn unindex(&mut self, res: &str, obj: &Value) {
+        let ns = meta_str(obj, "namespace");
+        let name = meta_str(obj, "name");
+        for uid in owner_uids(obj) {
+            if let Some(set) = self.owned.get_mut(uid) {
+                set.remove(&(res.to_string(), ns.to_string(), name.to_string()));
+                if set.is_empty() {
+                    self.owned.remove(uid);
+                }
+            }
+        }
+        if let Some(node) = node_of(res, obj)
+            && let Some(set) = self.on_node.get_mut(node)
+        {
+            set.remove(&(ns.to_string(), name.to_string()));
+        }
+    }
+
+    fn index(&mut self, res: &str, entries: IndexEntries) {
+        let (uids, node, ns, name) = entries;
+        for uid in uids {
+            self.owned
+                .entry(uid)
+                .or_default()
+                .insert((res.to_string(), ns.clone(), name.clone()));
+        }
+        if let Some(node) = node {
+            self.on_node.entry(node).or_default().insert((ns, name));
+        }
+    }
+
+    fn insert(&mut self, res: &str, key: (String, String), obj: Value) -> Option<Value> {
+        let entries = index_entries(res, &obj);
+        let old = self
+            .objects
+            .entry(res.to_string())
+            .or_default()
+            .insert(key, obj);
+        if let Some(o) = &old {
+            self.unindex(res, o);
+        }
+        self.index(res, entries);
+        old
     }
 }
 
@@ -133,12 +246,7 @@ impl Txn<'_> {
             meta_str(&obj, "namespace").to_string(),
             meta_str(&obj, "name").to_string(),
         );
-        let old = self
-            .inner
-            .objects
-            .entry(res.to_string())
-            .or_default()
-            .insert(key, obj.clone());
+        let old = self.inner.insert(res, key, obj.clone());
         let kind = if old.is_some() {
             EventType::Modified
         } else {
@@ -166,11 +274,7 @@ impl Txn<'_> {
             meta_str(&obj, "namespace").to_string(),
             meta_str(&obj, "name").to_string(),
         );
-        self.inner
-            .objects
-            .entry(res.to_string())
-            .or_default()
-            .insert(key, obj);
+        self.inner.insert(res, key, obj);
     }
 
     /// Removes an object; the returned copy carries the deletion's resourceVersion.
@@ -183,6 +287,7 @@ impl Txn<'_> {
             .objects
             .get_mut(res)?
             .remove(&(ns.to_string(), name.to_string()))?;
+        self.inner.unindex(res, &obj);
         self.inner.rv += 1;
         let rv = self.inner.rv;
         if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {

@@ -30,6 +30,19 @@ fn comparable(mut v: Value) -> Value {
     if let Some(m) = v.as_object_mut() {
         m.remove("status");
     }
+    // Server-side defaults (the sandbox fills those the controllers and
+    // `kubectl rollout` read); the client's dry run has none.
+    if v.get("kind").and_then(Value::as_str) == Some("Deployment")
+        && let Some(m) = v.get_mut("spec").and_then(Value::as_object_mut)
+    {
+        for k in [
+            "revisionHistoryLimit",
+            "progressDeadlineSeconds",
+            "strategy",
+        ] {
+            m.remove(k);
+        }
+    }
     if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
         for k in [
             "uid",

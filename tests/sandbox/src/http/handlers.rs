@@ -243,7 +243,7 @@ async fn resource(
         ("create", "") if ctx.rt.kind == "SelfSubjectReview" => reviews::whoami(&ctx),
         ("create", "token") => subresources::service_account_token(&ctx, &body),
         ("create", "") => create(&ctx, &body),
-        ("create", "eviction") => subresources::evict(&ctx),
+        ("create", "eviction") => subresources::evict(&ctx, &body),
         ("update" | "patch", "scale") => subresources::write_scale(&ctx, &content_type, &body),
         ("update", "" | "status") => update(&ctx, &body),
         ("patch", "" | "status") => patch_object(&ctx, &content_type, &body),
@@ -524,9 +524,15 @@ fn create_in(
                 labels["kubernetes.io/metadata.name"] = json!(name);
             }
         }
+        "Deployment" | "StatefulSet" | "DaemonSet" => {
+            crate::controllers::apply_defaults(&mut obj);
+            if let Some(m) = obj.as_object_mut() {
+                m.remove("status");
+            }
+        }
         "Pod" => {
             // Like the pod strategy: a new pod is Pending whatever the client sent.
-            let qos = qos_class(&obj);
+            let qos = crate::meta::qos_class(&obj);
             obj["status"] = json!({"phase": "Pending", "qosClass": qos});
         }
         "CustomResourceDefinition" => {
@@ -554,33 +560,6 @@ fn create_in(
     };
     record_manager(&mut obj, ctx, operation, ts);
     Ok(txn.put(&ctx.res(), obj))
-}
-
-/// The pod's QoS class as the API server computes it (requests/limits of
-/// cpu and memory across containers).
-fn qos_class(pod: &Value) -> &'static str {
-    let containers: Vec<&Value> = ["containers", "initContainers"]
-        .iter()
-        .filter_map(|k| pod.pointer(&format!("/spec/{k}")).and_then(Value::as_array))
-        .flatten()
-        .collect();
-    let mut any = false;
-    let mut guaranteed = true;
-    for c in containers {
-        for res in ["cpu", "memory"] {
-            let req = c.pointer(&format!("/resources/requests/{res}"));
-            let lim = c.pointer(&format!("/resources/limits/{res}"));
-            any |= req.is_some() || lim.is_some();
-            if lim.is_none() || (req.is_some() && req != lim) {
-                guaranteed = false;
-            }
-        }
-    }
-    match (any, guaranteed) {
-        (false, _) => "BestEffort",
-        (true, true) => "Guaranteed",
-        (true, false) => "Burstable",
-    }
 }
 
 fn create(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {

@@ -414,6 +414,10 @@ fn message(b: &[u8], schema: &'static [Field]) -> Option<Value> {
         };
         let name = name.to_string();
         match (kind, w) {
+            // gogo-protobuf writes every non-pointer field, set or not; the
+            // real server's JSON drops such zero values (omitempty), and
+            // controllers compare templates, so drop them here too.
+            (Int, Wire::Varint(0)) if name == "generation" => {}
             (Int, Wire::Varint(v)) => {
                 // int32 negatives arrive sign-extended to 64 bits.
                 out.insert(name, json!(v as i64));
@@ -421,6 +425,7 @@ fn message(b: &[u8], schema: &'static [Field]) -> Option<Value> {
             (Bool, Wire::Varint(v)) => {
                 out.insert(name, json!(v != 0));
             }
+            (Str, Wire::Bytes([])) => {}
             (Str, Wire::Bytes(x)) => {
                 out.insert(name, text(x));
             }

@@ -114,19 +114,61 @@ pub(super) fn write_scale(
     Ok(json_response(200, &scale_of(&stored)))
 }
 
-/// Eviction without disruption budgets: the pod is deleted (controllers and
-/// PDB checks are a later piece of the sandbox).
-pub(super) fn evict(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
+/// `pods/eviction` (policy/v1 and v1beta1 Eviction bodies): the pod's
+/// PodDisruptionBudget is checked and charged in the same write that deletes
+/// the pod; a budget with no disruptions left answers 429 like the real server.
+pub(super) fn evict(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
     let ts = rfc3339(now());
-    ctx.state.store.write(ctx.dry_run, |txn| {
-        txn.get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
+    let eviction = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        parse_json(body)?
+    };
+    let opts = eviction.get("deleteOptions").cloned().unwrap_or(json!({}));
+    let dry_run = ctx.dry_run
+        || opts
+            .get("dryRun")
+            .and_then(Value::as_array)
+            .is_some_and(|d| d.iter().any(|x| x.as_str() == Some("All")));
+    ctx.state.store.write(dry_run, |txn| {
+        let pod = txn
+            .get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
+            .cloned()
             .ok_or_else(|| ctx.not_found())?;
+        for (field, have) in [
+            ("uid", crate::store::meta_str(&pod, "uid")),
+            (
+                "resourceVersion",
+                crate::store::meta_str(&pod, "resourceVersion"),
+            ),
+        ] {
+            if let Some(want) = opts
+                .pointer(&format!("/preconditions/{field}"))
+                .and_then(Value::as_str)
+                && want != have
+            {
+                return Err(ApiError::conflict(
+                    "",
+                    "pods",
+                    &ctx.r.name,
+                    &format!(
+                        "Precondition failed: {field}: {want}, {field} in object meta: {have}"
+                    ),
+                ));
+            }
+        }
+        crate::controllers::disruption::check_eviction(txn, &pod, &ts)?;
+        let propagation = opts
+            .get("propagationPolicy")
+            .and_then(Value::as_str)
+            .and_then(Propagation::parse)
+            .unwrap_or_default();
         gc::delete(
             txn,
             &ctx.res(),
             &ctx.r.namespace,
             &ctx.r.name,
-            Propagation::Background,
+            propagation,
             &ts,
         );
         Ok::<_, ApiError>(())

@@ -1,0 +1,663 @@
+//! Simulated controllers (Deployment, ReplicaSet, StatefulSet, DaemonSet,
+//! disruption) plus a scheduler and kubelet for the pods they create.
+//!
+//! They are driven by the store's event feed ([`Store::subscribe`]), never at
+//! startup: fixtures describe frozen states, so a fixture Deployment is only
+//! reconciled once something about it (or its ReplicaSets/pods) is written
+//! through the API. Each event maps to work keys in an ordered queue; keys are
+//! reconciled one store write at a time until the queue is empty, and writes
+//! that change nothing are skipped, so the loop settles without polling.
+
+pub mod daemonset;
+pub mod deployment;
+pub mod disruption;
+pub mod kubelet;
+pub mod quantity;
+pub mod replicaset;
+pub mod scheduler;
+pub mod statefulset;
+
+use crate::meta::{fill_create_metadata, rfc3339};
+use crate::store::{Event, EventType, Store, Txn, meta_str};
+use serde_json::{Value, json};
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+
+pub const DEPLOYMENTS: &str = "apps/deployments";
+pub const REPLICASETS: &str = "apps/replicasets";
+pub const STATEFULSETS: &str = "apps/statefulsets";
+pub const DAEMONSETS: &str = "apps/daemonsets";
+pub const REVISIONS: &str = "apps/controllerrevisions";
+pub const PODS: &str = "/pods";
+pub const NODES: &str = "/nodes";
+pub const PDBS: &str = "policy/poddisruptionbudgets";
+
+/// One unit of work. The order is the processing order: workloads first, so
+/// pod counts have settled before PDB status is recomputed from them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Key {
+    Deployment(String, String),
+    ReplicaSet(String, String),
+    StatefulSet(String, String),
+    DaemonSet(String, String),
+    /// Simulated pods still waiting for a node (retried when nodes change).
+    Unscheduled,
+    /// Simulated pods in a namespace waiting for a Secret/ConfigMap/PVC.
+    Waiting(String),
+    Pdb(String, String),
+}
+
+/// The controllers' own memory: which pods they simulate and the work queue.
+#[derive(Default)]
+pub struct Controllers {
+    queue: BTreeSet<Key>,
+    /// Workload keys seen since startup: what a resync after a lagged feed redoes.
+    touched: HashSet<Key>,
+    /// Pods created by the controllers that are not running yet, by (ns, name).
+    pending: BTreeSet<(String, String)>,
+    /// uids of pods the controllers created (only these get kubelet statuses).
+    simulated: HashSet<String>,
+    ips: scheduler::IpAllocator,
+}
+
+/// Runs until the feed closes (the runtime shuts down with the server).
+pub async fn run(state: Arc<crate::http::State>) {
+    let store = &state.store;
+    let mut rx = store.subscribe();
+    let mut ctl = Controllers::default();
+    store.write(false, |txn| disruption::init_missing_status(txn, &now()));
+    loop {
+        match rx.recv().await {
+            Ok(ev) => ctl.observe(store, &ev),
+            Err(RecvError::Lagged(_)) => ctl.resync(),
+            Err(RecvError::Closed) => return,
+        }
+        // Drain the feed and the queue together: every reconcile may write,
+        // and its events can add keys that must run in this same burst.
+        let mut budget = 100_000u32;
+        loop {
+            loop {
+                match rx.try_recv() {
+                    Ok(ev) => ctl.observe(store, &ev),
+                    Err(TryRecvError::Lagged(_)) => ctl.resync(),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Closed) => return,
+                }
+            }
+            let Some(key) = ctl.queue.pop_first() else {
+                break;
+            };
+            budget = budget.saturating_sub(1);
+            if budget == 0 {
+                // A reconcile that keeps changing its own output would spin;
+                // stop the burst rather than starve the HTTP tasks.
+                tracing::warn!("controllers did not settle; dropping the queue");
+                ctl.queue.clear();
+                break;
+            }
+            ctl.reconcile(store, key);
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+pub fn now() -> String {
+    rfc3339(jiff::Timestamp::now())
+}
+
+impl Controllers {
+    fn push(&mut self, key: Key) {
+        if matches!(
+            key,
+            Key::Deployment(..) | Key::ReplicaSet(..) | Key::StatefulSet(..) | Key::DaemonSet(..)
+        ) {
+            self.touched.insert(key.clone());
+        }
+        self.queue.insert(key);
+    }
+
+    fn resync(&mut self) {
+        tracing::warn!("controller feed lagged; resyncing touched workloads");
+        let keys: Vec<Key> = self.touched.iter().cloned().collect();
+        self.queue.extend(keys);
+        self.queue.insert(Key::Unscheduled);
+    }
+
+    /// Maps one committed change to the keys it makes stale.
+    fn observe(&mut self, store: &Store, ev: &Event) {
+        let obj = &ev.object;
+        let ns = meta_str(obj, "namespace").to_string();
+        let name = meta_str(obj, "name").to_string();
+        let deleted = ev.kind == EventType::Deleted;
+        match ev.resource.as_str() {
+            DEPLOYMENTS if !deleted => self.push(Key::Deployment(ns, name)),
+            STATEFULSETS if !deleted => self.push(Key::StatefulSet(ns, name)),
+            DAEMONSETS if !deleted => self.push(Key::DaemonSet(ns, name)),
+            REPLICASETS => {
+                if !deleted {
+                    self.push(Key::ReplicaSet(ns.clone(), name));
+                }
+                if let Some((kind, owner)) = controller_of(obj)
+                    && kind == "Deployment"
+                {
+                    self.push(Key::Deployment(ns, owner.to_string()));
+                }
+            }
+            PODS => {
+                if deleted {
+                    self.pending.remove(&(ns.clone(), name.clone()));
+                    self.simulated.remove(meta_str(obj, "uid"));
+                }
+                if let Some((kind, owner)) = controller_of(obj) {
+                    let owner = owner.to_string();
+                    match kind {
+                        "ReplicaSet" => self.push(Key::ReplicaSet(ns.clone(), owner)),
+                        "StatefulSet" => self.push(Key::StatefulSet(ns.clone(), owner)),
+                        "DaemonSet" => self.push(Key::DaemonSet(ns.clone(), owner)),
+                        _ => {}
+                    }
+                }
+                let pdbs = store.read(|inner| {
+                    disruption::matching_pdbs(inner, &ns, obj)
+                        .into_iter()
+                        .chain(
+                            ev.old
+                                .as_ref()
+                                .map(|o| disruption::matching_pdbs(inner, &ns, o))
+                                .unwrap_or_default(),
+                        )
+                        .collect::<BTreeSet<String>>()
+                });
+                for p in pdbs {
+                    self.push(Key::Pdb(ns.clone(), p));
+                }
+            }
+            PDBS if !deleted => {
+                // Our own status writes come back here too; recomputing is
+                // idempotent, and spec/selector edits need it.
+                let spec_changed = ev
+                    .old
+                    .as_ref()
+                    .is_none_or(|o| o.get("spec") != obj.get("spec"));
+                if spec_changed {
+                    self.push(Key::Pdb(ns, name));
+                }
+            }
+            NODES => {
+                let daemonsets: Vec<(String, String)> = store.read(|inner| {
+                    inner
+                        .iter_resource(DAEMONSETS)
+                        .map(|d| {
+                            (
+                                meta_str(d, "namespace").to_string(),
+                                meta_str(d, "name").to_string(),
+                            )
+                        })
+                        .collect()
+                });
+                for (dns, dname) in daemonsets {
+                    // Only DaemonSets already under the controllers' care:
+                    // fixture DaemonSets keep their frozen pods.
+                    let key = Key::DaemonSet(dns, dname);
+                    if self.touched.contains(&key) {
+                        self.queue.insert(key);
+                    }
+                }
+                if !self.pending.is_empty() {
+                    self.queue.insert(Key::Unscheduled);
+                }
+            }
+            "/secrets" | "/configmaps" | "/persistentvolumeclaims" => {
+                if self.pending.iter().any(|(pns, _)| *pns == ns) {
+                    self.queue.insert(Key::Waiting(ns));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn reconcile(&mut self, store: &Store, key: Key) {
+        let ts = now();
+        store.write(false, |txn| match &key {
+            Key::Deployment(ns, name) => deployment::reconcile(txn, ns, name, &ts),
+            Key::ReplicaSet(ns, name) => replicaset::reconcile(self, txn, ns, name, &ts),
+            Key::StatefulSet(ns, name) => statefulset::reconcile(self, txn, ns, name, &ts),
+            Key::DaemonSet(ns, name) => daemonset::reconcile(self, txn, ns, name, &ts),
+            Key::Unscheduled => self.retry_pending(txn, None, &ts),
+            Key::Waiting(ns) => self.retry_pending(txn, Some(ns), &ts),
+            Key::Pdb(ns, name) => disruption::reconcile(txn, ns, name, &ts),
+        });
+    }
+
+    /// Creates a pod for a controller and runs the scheduler and kubelet on it.
+    pub fn create_pod(&mut self, txn: &mut Txn<'_>, mut pod: Value, ts: &str) -> Value {
+        let ns = meta_str(&pod, "namespace").to_string();
+        let now_ts = jiff::Timestamp::now();
+        fill_create_metadata(&mut pod, Some(&ns), now_ts);
+        let qos = crate::meta::qos_class(&pod);
+        pod["status"] = json!({"phase": "Pending", "qosClass": qos});
+        self.simulated.insert(meta_str(&pod, "uid").to_string());
+        let pod = self.advance(txn, pod, ts);
+        txn.put(PODS, pod)
+    }
+
+    /// Scheduler then kubelet: the pod's next state (bound, running or waiting).
+    fn advance(&mut self, txn: &Txn<'_>, pod: Value, ts: &str) -> Value {
+        let pod = scheduler::schedule(txn.inner(), pod, ts);
+        let pod = kubelet::sync(txn.inner(), &mut self.ips, pod, ts);
+        let key = (
+            meta_str(&pod, "namespace").to_string(),
+            meta_str(&pod, "name").to_string(),
+        );
+        if kubelet::is_running(&pod) {
+            self.pending.remove(&key);
+        } else {
+            self.pending.insert(key);
+        }
+        pod
+    }
+
+    fn retry_pending(&mut self, txn: &mut Txn<'_>, ns: Option<&String>, ts: &str) {
+        let keys: Vec<(String, String)> = self
+            .pending
+            .iter()
+            .filter(|(pns, _)| ns.is_none_or(|n| n == pns))
+            .cloned()
+            .collect();
+        for (pns, pname) in keys {
+            let Some(pod) = txn.get(PODS, &pns, &pname).cloned() else {
+                self.pending.remove(&(pns, pname));
+                continue;
+            };
+            if !self.simulated.contains(meta_str(&pod, "uid")) {
+                self.pending.remove(&(pns, pname));
+                continue;
+            }
+            let next = self.advance(txn, pod.clone(), ts);
+            put_if_changed(txn, PODS, &pod, next);
+        }
+    }
+}
+
+/// The API server's defaults for the workload fields controllers and
+/// `kubectl rollout` read (strategy, history limit, pod management).
+pub fn apply_defaults(obj: &mut Value) {
+    let kind = obj
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    // A missing field, or a strategy object without its type, gets the default.
+    let mut default = |k: &str, v: Value| {
+        let slot = spec.entry(k.to_string()).or_insert(Value::Null);
+        let typeless =
+            slot.as_object().is_some_and(|o| !o.contains_key("type")) && v.get("type").is_some();
+        if slot.is_null() || typeless {
+            *slot = v;
+        }
+    };
+    match kind.as_str() {
+        "Deployment" => {
+            default("replicas", json!(1));
+            default("revisionHistoryLimit", json!(10));
+            default("progressDeadlineSeconds", json!(600));
+            default(
+                "strategy",
+                json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}),
+            );
+        }
+        "StatefulSet" => {
+            default("replicas", json!(1));
+            default("revisionHistoryLimit", json!(10));
+            default("podManagementPolicy", json!("OrderedReady"));
+            default(
+                "updateStrategy",
+                json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}),
+            );
+        }
+        "DaemonSet" => {
+            default("revisionHistoryLimit", json!(10));
+            default(
+                "updateStrategy",
+                json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}),
+            );
+        }
+        _ => {}
+    }
+}
+
+/// Writes `new` unless it equals `old` (a real server skips no-op writes too,
+/// and it keeps the controllers from waking themselves up forever).
+pub fn put_if_changed(txn: &mut Txn<'_>, res: &str, old: &Value, new: Value) -> bool {
+    if *old == new {
+        return false;
+    }
+    txn.put(res, new);
+    true
+}
+
+/// The `(kind, name)` of an object's controller ownerReference.
+pub fn controller_of(obj: &Value) -> Option<(&str, &str)> {
+    obj.pointer("/metadata/ownerReferences")?
+        .as_array()?
+        .iter()
+        .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
+        .map(|r| {
+            (
+                r.get("kind").and_then(Value::as_str).unwrap_or(""),
+                r.get("name").and_then(Value::as_str).unwrap_or(""),
+            )
+        })
+}
+
+/// The ownerReference a controller puts on what it creates.
+pub fn owner_ref(owner: &Value, kind: &str) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": kind, "name": meta_str(owner, "name"),
+        "uid": meta_str(owner, "uid"), "controller": true, "blockOwnerDeletion": true})
+}
+
+/// The objects of `res` whose controller is `owner` (by uid, via the store's index).
+pub fn owned(txn: &Txn<'_>, res: &str, owner: &Value) -> Vec<Value> {
+    let uid = meta_str(owner, "uid");
+    txn.inner()
+        .owned_by(uid)
+        .into_iter()
+        .filter(|(r, _, _)| r == res)
+        .filter_map(|(r, ns, name)| txn.get(&r, &ns, &name).cloned())
+        .filter(|o| {
+            o.pointer("/metadata/ownerReferences")
+                .and_then(Value::as_array)
+                .is_some_and(|refs| {
+                    refs.iter().any(|x| {
+                        x.get("uid").and_then(Value::as_str) == Some(uid)
+                            && x.get("controller").and_then(Value::as_bool) == Some(true)
+                    })
+                })
+        })
+        .collect()
+}
+
+/// A `metav1.LabelSelector` (matchLabels + matchExpressions) against labels.
+/// An empty selector matches everything; callers decide what `null` means.
+pub fn selector_matches(selector: &Value, labels: Option<&Value>) -> bool {
+    let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
+    let labels_ok = selector
+        .get("matchLabels")
+        .and_then(Value::as_object)
+        .is_none_or(|m| m.iter().all(|(k, v)| get(k) == v.as_str()));
+    labels_ok
+        && selector
+            .get("matchExpressions")
+            .and_then(Value::as_array)
+            .is_none_or(|exprs| exprs.iter().all(|e| expression_matches(e, &get)))
+}
+
+/// One `{key, operator, values}` requirement (label selectors and node affinity).
+pub fn expression_matches<'a>(e: &Value, get: &dyn Fn(&str) -> Option<&'a str>) -> bool {
+    let key = e.get("key").and_then(Value::as_str).unwrap_or("");
+    let values: Vec<&str> = e
+        .get("values")
+        .and_then(Value::as_array)
+        .map(|v| v.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let have = get(key);
+    match e.get("operator").and_then(Value::as_str).unwrap_or("") {
+        "In" => have.is_some_and(|h| values.contains(&h)),
+        "NotIn" => have.is_none_or(|h| !values.contains(&h)),
+        "Exists" => have.is_some(),
+        "DoesNotExist" => have.is_none(),
+        "Gt" | "Lt" => {
+            let (Some(h), Some(v)) = (
+                have.and_then(|h| h.parse::<i64>().ok()),
+                values.first().and_then(|v| v.parse::<i64>().ok()),
+            ) else {
+                return false;
+            };
+            if e.get("operator").and_then(Value::as_str) == Some("Gt") {
+                h > v
+            } else {
+                h < v
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Ready condition True.
+pub fn is_ready(pod: &Value) -> bool {
+    pod.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|cs| {
+            cs.iter().any(|c| {
+                c.get("type").and_then(Value::as_str) == Some("Ready")
+                    && c.get("status").and_then(Value::as_str) == Some("True")
+            })
+        })
+        && pod.pointer("/metadata/deletionTimestamp").is_none()
+}
+
+/// Keys sorted recursively, so equal templates hash equally whatever order
+/// their fields arrived in.
+fn canonical(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let mut out = serde_json::Map::new();
+            for k in keys {
+                out.insert(k.clone(), canonical(&m[k]));
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
+}
+
+/// FNV-1a (32-bit), the hash the real controllers use for template hashes.
+pub fn fnv32a(bytes: &[u8]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in bytes {
+        h ^= u32::from(*b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+/// The alphabet of `rand.SafeEncodeString` (no vowels, no confusable digits).
+pub const SAFE_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+/// `rand.SafeEncodeString(fmt.Sprint(hash))`: how real hashes become names.
+pub fn safe_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| SAFE_CHARS[usize::from(b) % SAFE_CHARS.len()] as char)
+        .collect()
+}
+
+/// The hash of a pod template (without its own hash labels), as a name suffix.
+pub fn template_hash(template: &Value) -> String {
+    let t = strip_hash_labels(template);
+    let text = canonical(&t).to_string();
+    safe_encode(&fnv32a(text.as_bytes()).to_string())
+}
+
+/// A template without `pod-template-hash` / `controller-revision-hash`, for
+/// hashing and for "is this the same template" comparisons.
+pub fn strip_hash_labels(template: &Value) -> Value {
+    let mut t = template.clone();
+    if let Some(labels) = t
+        .pointer_mut("/metadata/labels")
+        .and_then(Value::as_object_mut)
+    {
+        labels.remove("pod-template-hash");
+        labels.remove("controller-revision-hash");
+    }
+    canonical(&t)
+}
+
+/// Five characters from the safe alphabet, the suffix of generated pod names.
+pub fn random_suffix() -> String {
+    (0..5)
+        .map(|_| SAFE_CHARS[rand::random_range(0..SAFE_CHARS.len())] as char)
+        .collect()
+}
+
+/// A pod from a controller's template: labels/annotations from the template,
+/// the controller's ownerReference, no status yet.
+pub fn pod_from_template(
+    template: &Value,
+    ns: &str,
+    name: &str,
+    owner: Value,
+    extra_labels: &[(&str, &str)],
+) -> Value {
+    let mut labels = template
+        .pointer("/metadata/labels")
+        .cloned()
+        .unwrap_or(json!({}));
+    for (k, v) in extra_labels {
+        labels[*k] = json!(v);
+    }
+    let mut meta = json!({"name": name, "namespace": ns, "labels": labels,
+        "ownerReferences": [owner]});
+    if let Some(a) = template.pointer("/metadata/annotations") {
+        meta["annotations"] = a.clone();
+    }
+    let mut spec = template.get("spec").cloned().unwrap_or(json!({}));
+    for (k, v) in [
+        ("restartPolicy", json!("Always")),
+        ("dnsPolicy", json!("ClusterFirst")),
+        ("schedulerName", json!("default-scheduler")),
+        ("terminationGracePeriodSeconds", json!(30)),
+        ("serviceAccountName", json!("default")),
+    ] {
+        if spec.get(k).is_none() {
+            spec[k] = v;
+        }
+    }
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec})
+}
+
+/// `int` or `"N%"` scaled against `total` (`intstr.GetScaledValueFromIntOrPercent`).
+pub fn scaled(v: Option<&Value>, total: i64, round_up: bool, default: i64) -> i64 {
+    match v {
+        Some(Value::Number(n)) => n.as_i64().unwrap_or(default),
+        Some(Value::String(s)) => match s.strip_suffix('%').and_then(|p| p.parse::<i64>().ok()) {
+            Some(pct) => {
+                let prod = pct * total;
+                if round_up {
+                    (prod + 99) / 100
+                } else {
+                    prod / 100
+                }
+            }
+            None => s.parse().unwrap_or(default),
+        },
+        _ => default,
+    }
+}
+
+/// A condition list with one condition set, keeping lastTransitionTime when
+/// the status did not change (as controllers do).
+pub fn set_condition(
+    conditions: &mut Vec<Value>,
+    kind: &str,
+    status: &str,
+    reason: &str,
+    message: &str,
+    ts: &str,
+    with_update_time: bool,
+) {
+    let existing = conditions
+        .iter()
+        .position(|c| c.get("type").and_then(Value::as_str) == Some(kind));
+    let mut c = json!({"type": kind, "status": status, "reason": reason, "message": message});
+    let mut transition = ts.to_string();
+    let mut update = ts.to_string();
+    if let Some(i) = existing {
+        let old = &conditions[i];
+        let same_status = old.get("status").and_then(Value::as_str) == Some(status);
+        if same_status && let Some(t) = old.get("lastTransitionTime").and_then(Value::as_str) {
+            transition = t.to_string();
+        }
+        if same_status
+            && old.get("reason").and_then(Value::as_str) == Some(reason)
+            && old.get("message").and_then(Value::as_str) == Some(message)
+            && let Some(t) = old.get("lastUpdateTime").and_then(Value::as_str)
+        {
+            update = t.to_string();
+        }
+    }
+    if with_update_time {
+        c["lastUpdateTime"] = json!(update);
+    }
+    c["lastTransitionTime"] = json!(transition);
+    match existing {
+        Some(i) => conditions[i] = c,
+        None => conditions.push(c),
+    }
+}
+
+/// `metadata.annotations[key]` as an integer (revision annotations).
+pub fn annotation_i64(obj: &Value, key: &str) -> Option<i64> {
+    obj.pointer("/metadata/annotations")
+        .and_then(|a| a.get(key))
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_hash_ignores_key_order_and_hash_label() {
+        let a = json!({"metadata": {"labels": {"app": "x", "tier": "web"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}});
+        let b = json!({"spec": {"containers": [{"image": "i", "name": "c"}]}, "metadata": {"labels": {"pod-template-hash": "zzz", "tier": "web", "app": "x"}}});
+        assert_eq!(template_hash(&a), template_hash(&b));
+        let c = json!({"metadata": {"labels": {"app": "x", "tier": "web"}}, "spec": {"containers": [{"name": "c", "image": "j"}]}});
+        assert_ne!(template_hash(&a), template_hash(&c));
+        // Stable across runs and releases: names derived from it are visible.
+        assert_eq!(template_hash(&a), template_hash(&a.clone()));
+        assert!(template_hash(&a).bytes().all(|b| SAFE_CHARS.contains(&b)));
+    }
+
+    #[test]
+    fn safe_encode_matches_go() {
+        // rand.SafeEncodeString("0123456789") in Go.
+        assert_eq!(safe_encode("0123456789"), "456789bcdf");
+    }
+
+    #[test]
+    fn scaled_rounds_like_intstr() {
+        assert_eq!(scaled(Some(&json!("25%")), 10, true, 0), 3);
+        assert_eq!(scaled(Some(&json!("25%")), 10, false, 0), 2);
+        assert_eq!(scaled(Some(&json!(2)), 10, true, 0), 2);
+        assert_eq!(scaled(None, 10, true, 1), 1);
+        assert_eq!(scaled(Some(&json!("50%")), 3, true, 0), 2);
+    }
+
+    #[test]
+    fn selectors_and_expressions() {
+        let labels = json!({"app": "a", "tier": "web"});
+        assert!(selector_matches(&json!({}), Some(&labels)));
+        assert!(selector_matches(
+            &json!({"matchLabels": {"app": "a"}}),
+            Some(&labels)
+        ));
+        assert!(!selector_matches(
+            &json!({"matchLabels": {"app": "b"}}),
+            Some(&labels)
+        ));
+        let e = json!({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["web", "db"]},
+            {"key": "gone", "operator": "DoesNotExist"}]});
+        assert!(selector_matches(&e, Some(&labels)));
+        let e =
+            json!({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["web"]}]});
+        assert!(!selector_matches(&e, Some(&labels)));
+    }
+}
