@@ -99,6 +99,28 @@ fn new_replicaset(d: &Value, hash: &str, revision: i64, replicas: i64, surge: i6
             "selector": selector, "template": template}})
 }
 
+/// Fixtures often abbreviate ReplicaSet templates. A Deployment whose
+/// current spec was already observed (status.observedGeneration, or a fixture
+/// status at generation 1) is not rolling out: its newest ReplicaSet is the
+/// current one even when the templates differ in detail.
+fn observed_fixture(d: &Value, rses: &[Value]) -> Option<usize> {
+    let generation = int(d, "/metadata/generation").max(1);
+    let observed = match d
+        .pointer("/status/observedGeneration")
+        .and_then(Value::as_i64)
+    {
+        Some(o) => o >= generation,
+        None => generation == 1 && d.get("status").is_some_and(Value::is_object),
+    };
+    if !observed {
+        return None;
+    }
+    rses.iter()
+        .enumerate()
+        .max_by_key(|(_, rs)| (revision(rs), meta_str(rs, "creationTimestamp").to_string()))
+        .map(|(i, _)| i)
+}
+
 pub fn reconcile(txn: &mut Txn<'_>, ns: &str, name: &str, ts: &str) {
     let Some(d) = txn.get(DEPLOYMENTS, ns, name).cloned() else {
         return;
@@ -125,9 +147,12 @@ pub fn reconcile(txn: &mut Txn<'_>, ns: &str, name: &str, ts: &str) {
     let wanted = strip_hash_labels(&template);
     let mut rses = owned(txn, REPLICASETS, &d);
     let max_rev = rses.iter().map(revision).max().unwrap_or(0);
-    let existing = rses.iter().position(|rs| {
-        strip_hash_labels(rs.pointer("/spec/template").unwrap_or(&Value::Null)) == wanted
-    });
+    let existing = rses
+        .iter()
+        .position(|rs| {
+            strip_hash_labels(rs.pointer("/spec/template").unwrap_or(&Value::Null)) == wanted
+        })
+        .or_else(|| observed_fixture(&d, &rses));
 
     // Find or create the ReplicaSet of the current template.
     let new_rs: Option<Value> = match existing {

@@ -441,15 +441,27 @@ pub fn is_ready(pod: &Value) -> bool {
 }
 
 /// Keys sorted recursively, so equal templates hash equally whatever order
-/// their fields arrived in.
+/// their fields arrived in; null, "" and empty maps/lists are dropped, since
+/// clients round-tripping a template through Go structs (`kubectl rollout
+/// undo`) add or drop exactly those.
 fn canonical(v: &Value) -> Value {
+    let empty = |v: &Value| match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    };
     match v {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
             let mut out = serde_json::Map::new();
             for k in keys {
-                out.insert(k.clone(), canonical(&m[k]));
+                let c = canonical(&m[k]);
+                if !empty(&c) {
+                    out.insert(k.clone(), c);
+                }
             }
             Value::Object(out)
         }
