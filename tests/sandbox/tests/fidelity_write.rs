@@ -198,7 +198,6 @@ fn delete_removes_object() {
 
 /// kubectl >= 1.32 sends `create <kind>` bodies as protobuf.
 #[test]
-#[ignore = "server-core: protobuf request bodies get 415 (kubectl >= 1.32 `create configmap`)"]
 fn create_with_protobuf_body() {
     let Some(k) = kubectl() else { return };
     let out = k
@@ -248,7 +247,6 @@ fn scale_and_restart() {
 }
 
 #[test]
-#[ignore = "server-core: no Deployment/ReplicaSet controller simulation yet (status never updated)"]
 fn rollout_status_completes() {
     let Some(k) = kubectl() else { return };
     let dir = tempfile::tempdir().expect("tempdir");

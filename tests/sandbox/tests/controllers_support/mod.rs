@@ -6,7 +6,7 @@
 #[path = "../api_support/mod.rs"]
 mod api_support;
 
-pub use api_support::{Reply, client, send};
+pub use api_support::{Reply, admin_token, client, raw_http, send};
 use kube_sandbox::{Sandbox, SandboxOptions, fixture_dir};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -17,6 +17,41 @@ pub fn start() -> Sandbox {
         ..Default::default()
     })
     .expect("sandbox starts on the controllers fixtures")
+}
+
+/// Over plain HTTP, for raw requests without any client-side retries
+/// (kube-rs retries 429s, which would hide the answer under test).
+pub fn start_plain() -> Sandbox {
+    Sandbox::start(SandboxOptions {
+        fixtures: vec![fixture_dir("controllers")],
+        plain_http: true,
+        ..Default::default()
+    })
+    .expect("sandbox starts on the controllers fixtures")
+}
+
+/// One JSON POST over a fresh connection to a `start_plain` sandbox:
+/// (status, raw head, body).
+pub fn raw_post(sb: &Sandbox, path: &str, body: &Value) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let addr = sb.url().trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    let body = body.to_string();
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        admin_token(sb),
+        body.len()
+    );
+    s.write_all(req.as_bytes()).expect("write");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    let (head, body) = out.split_once("\r\n\r\n").expect("a response");
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("status code");
+    (code, head.to_string(), body.to_string())
 }
 
 pub async fn get_json(c: &kube::Client, path: &str) -> Value {
