@@ -111,17 +111,18 @@ pub fn reconcile(ctl: &mut Controllers, txn: &mut Txn<'_>, ns: &str, name: &str,
                 .and_then(Value::as_str)
                 != Some(&hash)
         });
-        if outdated && on_update {
-            if let Some(p) = keep.take() {
-                gc::delete(
-                    txn,
-                    PODS,
-                    ns,
-                    meta_str(&p, "name"),
-                    Propagation::Background,
-                    ts,
-                );
-            }
+        if outdated
+            && on_update
+            && let Some(p) = keep.take()
+        {
+            gc::delete(
+                txn,
+                PODS,
+                ns,
+                meta_str(&p, "name"),
+                Propagation::Background,
+                ts,
+            );
         }
         let pod = match keep {
             Some(p) => p,

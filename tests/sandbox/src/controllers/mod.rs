@@ -208,10 +208,10 @@ impl Controllers {
                     self.queue.insert(Key::Unscheduled);
                 }
             }
-            "/secrets" | "/configmaps" | "/persistentvolumeclaims" => {
-                if self.pending.iter().any(|(pns, _)| *pns == ns) {
-                    self.queue.insert(Key::Waiting(ns));
-                }
+            "/secrets" | "/configmaps" | "/persistentvolumeclaims"
+                if self.pending.iter().any(|(pns, _)| *pns == ns) =>
+            {
+                self.queue.insert(Key::Waiting(ns));
             }
             _ => {}
         }

@@ -6,6 +6,7 @@
 #[path = "../api_support/mod.rs"]
 mod api_support;
 
+#[allow(unused_imports)] // each suite uses a different subset
 pub use api_support::{Reply, admin_token, client, raw_http, send};
 use kube_sandbox::{Sandbox, SandboxOptions, fixture_dir};
 use serde_json::{Value, json};
