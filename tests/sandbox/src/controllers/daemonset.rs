@@ -61,7 +61,7 @@ pub fn reconcile(ctl: &mut Controllers, txn: &mut Txn<'_>, ns: &str, name: &str,
     let nodes: Vec<NodeView> = txn
         .inner()
         .in_namespace(NODES, "")
-        .map(|n| NodeView::from_node(txn.inner(), n))
+        .map(|n| NodeView::from_node(n, Default::default(), 0))
         .collect();
     let mut by_node: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for p in owned(txn, PODS, &ds) {

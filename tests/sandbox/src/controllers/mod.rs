@@ -59,6 +59,7 @@ pub struct Controllers {
     /// uids of pods the controllers created (only these get kubelet statuses).
     simulated: HashSet<String>,
     ips: scheduler::IpAllocator,
+    usage: scheduler::Usage,
 }
 
 /// Runs until the feed closes (the runtime shuts down with the server).
@@ -119,6 +120,7 @@ impl Controllers {
 
     fn resync(&mut self) {
         tracing::warn!("controller feed lagged; resyncing touched workloads");
+        self.usage.reset();
         let keys: Vec<Key> = self.touched.iter().cloned().collect();
         self.queue.extend(keys);
         self.queue.insert(Key::Unscheduled);
@@ -145,6 +147,11 @@ impl Controllers {
                 }
             }
             PODS => {
+                if deleted {
+                    self.usage.remove(&ns, &name);
+                } else {
+                    self.usage.set(obj);
+                }
                 if deleted {
                     self.pending.remove(&(ns.clone(), name.clone()));
                     self.simulated.remove(meta_str(obj, "uid"));
@@ -218,6 +225,7 @@ impl Controllers {
     }
 
     fn reconcile(&mut self, store: &Store, key: Key) {
+        let started = std::time::Instant::now();
         let ts = now();
         store.write(false, |txn| match &key {
             Key::Deployment(ns, name) => deployment::reconcile(txn, ns, name, &ts),
@@ -228,6 +236,11 @@ impl Controllers {
             Key::Waiting(ns) => self.retry_pending(txn, Some(ns), &ts),
             Key::Pdb(ns, name) => disruption::reconcile(txn, ns, name, &ts),
         });
+        tracing::debug!(
+            ?key,
+            us = started.elapsed().as_micros() as u64,
+            "reconciled"
+        );
     }
 
     /// Creates a pod for a controller and runs the scheduler and kubelet on it.
@@ -244,7 +257,7 @@ impl Controllers {
 
     /// Scheduler then kubelet: the pod's next state (bound, running or waiting).
     fn advance(&mut self, txn: &Txn<'_>, pod: Value, ts: &str) -> Value {
-        let pod = scheduler::schedule(txn.inner(), pod, ts);
+        let pod = scheduler::schedule(txn.inner(), &mut self.usage, pod, ts);
         let pod = kubelet::sync(txn.inner(), &mut self.ips, pod, ts);
         let key = (
             meta_str(&pod, "namespace").to_string(),

@@ -18,41 +18,118 @@ pub struct Requests {
 /// at least the largest init container; a limit without a request counts as
 /// the request (API defaulting does that).
 pub fn pod_requests(pod: &Value) -> Requests {
-    let of = |c: &Value| -> Requests {
-        let get = |res: &str| {
-            c.pointer(&format!("/resources/requests/{res}"))
-                .or_else(|| c.pointer(&format!("/resources/limits/{res}")))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .or_else(|| {
-                    c.pointer(&format!("/resources/requests/{res}"))
-                        .and_then(Value::as_f64)
-                        .map(|f| f.to_string())
-                })
+    fn get(c: &Value, res: &str) -> Option<i64> {
+        let r = c.get("resources")?;
+        let v = r
+            .get("requests")
+            .and_then(|q| q.get(res))
+            .or_else(|| r.get("limits").and_then(|q| q.get(res)))?;
+        let text = match v {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => return None,
         };
-        Requests {
-            cpu: get("cpu").and_then(|s| quantity::millis(&s)).unwrap_or(0),
-            memory: get("memory").and_then(|s| quantity::units(&s)).unwrap_or(0),
+        if res == "cpu" {
+            quantity::millis(&text)
+        } else {
+            quantity::units(&text)
         }
+    }
+    let of = |c: &Value| Requests {
+        cpu: get(c, "cpu").unwrap_or(0),
+        memory: get(c, "memory").unwrap_or(0),
     };
     let list = |k: &str| {
-        pod.pointer(&format!("/spec/{k}"))
+        pod.get("spec")
+            .and_then(|s| s.get(k))
             .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
+            .into_iter()
+            .flatten()
     };
     let mut sum = Requests::default();
     for c in list("containers") {
-        let r = of(&c);
+        let r = of(c);
         sum.cpu += r.cpu;
         sum.memory += r.memory;
     }
     for c in list("initContainers") {
-        let r = of(&c);
+        let r = of(c);
         sum.cpu = sum.cpu.max(r.cpu);
         sum.memory = sum.memory.max(r.memory);
     }
     sum
+}
+
+/// Requests of the pods bound to each node, kept up to date from the event
+/// feed so scheduling one pod costs O(nodes), not O(pods). Built lazily from
+/// the store on first use (fixture pods arrive without events).
+#[derive(Default)]
+pub struct Usage {
+    ready: bool,
+    by_node: HashMap<String, (Requests, i64)>,
+    by_pod: HashMap<(String, String), (String, Requests)>,
+}
+
+impl Usage {
+    /// Forgets everything (after a lagged feed); rebuilt on next use.
+    pub fn reset(&mut self) {
+        *self = Usage::default();
+    }
+
+    fn ensure(&mut self, inner: &Inner) {
+        if self.ready {
+            return;
+        }
+        self.ready = true;
+        let pods: Vec<Value> = inner
+            .in_namespace(NODES, "")
+            .flat_map(|n| inner.pods_on_node(meta_str(n, "name")))
+            .filter_map(|(ns, name)| inner.get(PODS, &ns, &name).cloned())
+            .collect();
+        for p in &pods {
+            self.set(p);
+        }
+    }
+
+    /// Records a pod's current state (idempotent: replaces what was known).
+    pub fn set(&mut self, pod: &Value) {
+        if !self.ready {
+            return;
+        }
+        let key = (
+            meta_str(pod, "namespace").to_string(),
+            meta_str(pod, "name").to_string(),
+        );
+        self.remove(&key.0, &key.1);
+        let node = pod
+            .pointer("/spec/nodeName")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let phase = pod.pointer("/status/phase").and_then(Value::as_str);
+        if node.is_empty() || matches!(phase, Some("Succeeded" | "Failed")) {
+            return;
+        }
+        let r = pod_requests(pod);
+        let e = self.by_node.entry(node.to_string()).or_default();
+        e.0.cpu += r.cpu;
+        e.0.memory += r.memory;
+        e.1 += 1;
+        self.by_pod.insert(key, (node.to_string(), r));
+    }
+
+    pub fn remove(&mut self, ns: &str, name: &str) {
+        if let Some((node, r)) = self.by_pod.remove(&(ns.to_string(), name.to_string()))
+            && let Some(e) = self.by_node.get_mut(&node)
+        {
+            e.0.cpu -= r.cpu;
+            e.0.memory -= r.memory;
+            e.1 -= 1;
+        }
+    }
+
+    fn of(&self, node: &str) -> (Requests, i64) {
+        self.by_node.get(node).copied().unwrap_or_default()
+    }
 }
 
 /// A node as the filters see it.
@@ -70,22 +147,9 @@ pub struct NodeView {
 }
 
 impl NodeView {
-    pub fn from_node(inner: &Inner, node: &Value) -> NodeView {
+    /// The node with `used`/`used_pods` already bound to it.
+    pub fn from_node(node: &Value, used: Requests, used_pods: i64) -> NodeView {
         let name = meta_str(node, "name").to_string();
-        let mut used = Requests::default();
-        let mut used_pods = 0;
-        for (ns, pname) in inner.pods_on_node(&name) {
-            if let Some(p) = inner.get(PODS, &ns, &pname) {
-                let phase = p.pointer("/status/phase").and_then(Value::as_str);
-                if matches!(phase, Some("Succeeded" | "Failed")) {
-                    continue;
-                }
-                let r = pod_requests(p);
-                used.cpu += r.cpu;
-                used.memory += r.memory;
-                used_pods += 1;
-            }
-        }
         let alloc = |k: &str| {
             node.pointer(&format!("/status/allocatable/{k}"))
                 .or_else(|| node.pointer(&format!("/status/capacity/{k}")))
@@ -262,7 +326,7 @@ pub fn unschedulable_message(total: usize, per_node: &[Vec<String>]) -> String {
 
 /// Binds an unbound pod to the best node, or marks it Unschedulable.
 /// Pods that already name a node (DaemonSet pods) pass through.
-pub fn schedule(inner: &Inner, mut pod: Value, ts: &str) -> Value {
+pub fn schedule(inner: &Inner, usage: &mut Usage, mut pod: Value, ts: &str) -> Value {
     if pod
         .pointer("/spec/nodeName")
         .and_then(Value::as_str)
@@ -271,9 +335,13 @@ pub fn schedule(inner: &Inner, mut pod: Value, ts: &str) -> Value {
         return pod;
     }
     let req = pod_requests(&pod);
+    usage.ensure(inner);
     let nodes: Vec<NodeView> = inner
         .in_namespace(NODES, "")
-        .map(|n| NodeView::from_node(inner, n))
+        .map(|n| {
+            let (used, pods) = usage.of(meta_str(n, "name"));
+            NodeView::from_node(n, used, pods)
+        })
         .collect();
     if let Some(claim) = missing_claim(inner, &pod) {
         // The VolumeBinding pre-filter fails before any node is looked at.
@@ -316,6 +384,8 @@ pub fn schedule(inner: &Inner, mut pod: Value, ts: &str) -> Value {
             set_condition(&mut conditions, "PodScheduled", "True", "", "", ts, false);
             strip_empty(&mut conditions);
             pod["status"]["conditions"] = json!(conditions);
+            // Counted now: the next pod of the same batch must see it.
+            usage.set(&pod);
         }
         None => {
             let msg = unschedulable_message(nodes.len(), &failures);
