@@ -473,3 +473,46 @@ async fn statefulset_and_daemonset_roll_out() {
         out.stdout
     );
 }
+
+#[tokio::test]
+async fn rolling_update_to_a_broken_template_stalls_with_old_pods_serving() {
+    let sb = start();
+    let c = client(&sb).await;
+    let path = format!("{DEPLOYS}/stall");
+    post(&c, DEPLOYS, deployment("stall", "nginx:1.27", 4)).await;
+    wait_for(&c, &path, |d| complete(d, 4)).await;
+    merge_patch(
+        &c,
+        &path,
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "nginx:1.28",
+            "envFrom": [{"secretRef": {"name": "missing"}}]}]}}}}),
+    )
+    .await;
+    // maxSurge 25% of 4 = 1 new pod, maxUnavailable 25% of 4 = 1 old pod
+    // may go: then the rollout waits on the new pods forever.
+    let d = wait_for(&c, &path, |d| {
+        d["status"]["updatedReplicas"] == 2 && d["status"]["observedGeneration"] == 2
+    })
+    .await;
+    assert_eq!(d["status"]["availableReplicas"], 3);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let pods = items(&get_json(&c, &format!("{PODS}?labelSelector=app%3Dstall")).await);
+    let old_ready = pods
+        .iter()
+        .filter(|p| p["spec"]["containers"][0]["image"] == "nginx:1.27" && ready(p))
+        .count();
+    let new_waiting = pods
+        .iter()
+        .filter(|p| {
+            p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
+                == "CreateContainerConfigError"
+        })
+        .count();
+    assert_eq!((old_ready, new_waiting), (3, 2), "{pods:#?}");
+    let d = get_json(&c, &path).await;
+    let progressing = d["status"]["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "Progressing").cloned())
+        .expect("Progressing");
+    assert_eq!(progressing["reason"], "ReplicaSetUpdated");
+}
