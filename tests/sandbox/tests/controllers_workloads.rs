@@ -244,6 +244,16 @@ async fn missing_secret_then_created_starts_the_pod() {
     assert!(!ready(p));
     let d = get_json(&c, &format!("{DEPLOYS}/needs-secret")).await;
     assert_eq!(d["status"]["unavailableReplicas"], 1);
+    // The kubelet's Warning event, as `kubectl describe pod` shows it.
+    let events = items(&get_json(&c, "/api/v1/namespaces/shop/events").await);
+    let ev = events
+        .iter()
+        .find(|e| e["involvedObject"]["name"] == name(p))
+        .expect("an event about the pod");
+    assert_eq!(ev["type"], "Warning");
+    assert_eq!(ev["reason"], "Failed");
+    assert_eq!(ev["message"], "Error: secret \"creds\" not found");
+    assert_eq!(ev["source"]["component"], "kubelet");
 
     // The Secret without the key: the kubelet's other message.
     post(
@@ -295,8 +305,14 @@ async fn unschedulable_pod_stays_pending_with_the_scheduler_message() {
         cond["message"],
         "0/3 nodes are available: 1 node(s) were unschedulable, 2 Insufficient memory. preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod."
     );
-    // Uncordoning does not help (node-c is as full as the others)...
-    // but a bigger node does: the pending pod is retried when nodes change.
+    let events = items(&get_json(&c, "/api/v1/namespaces/shop/events").await);
+    assert!(
+        events
+            .iter()
+            .any(|e| e["reason"] == "FailedScheduling" && e["message"] == cond["message"]),
+        "{events:#?}"
+    );
+    // A bigger node helps: the pending pod is retried when nodes change.
     post(
         &c,
         "/api/v1/nodes",

@@ -256,9 +256,15 @@ impl Controllers {
     }
 
     /// Scheduler then kubelet: the pod's next state (bound, running or waiting).
-    fn advance(&mut self, txn: &Txn<'_>, pod: Value, ts: &str) -> Value {
+    fn advance(&mut self, txn: &mut Txn<'_>, pod: Value, ts: &str) -> Value {
+        let before = problem(&pod);
         let pod = scheduler::schedule(txn.inner(), &mut self.usage, pod, ts);
         let pod = kubelet::sync(txn.inner(), &mut self.ips, pod, ts);
+        if let Some(p) = problem(&pod)
+            && before.as_ref() != Some(&p)
+        {
+            record_event(txn, &pod, &p, ts);
+        }
         let key = (
             meta_str(&pod, "namespace").to_string(),
             meta_str(&pod, "name").to_string(),
@@ -341,6 +347,79 @@ pub fn apply_defaults(obj: &mut Value) {
         }
         _ => {}
     }
+}
+
+/// What a waiting simulated pod reports as a Warning event, like the
+/// scheduler (FailedScheduling) and kubelet (Failed / FailedMount) do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    reason: &'static str,
+    message: String,
+    component: &'static str,
+}
+
+fn problem(pod: &Value) -> Option<Problem> {
+    let unscheduled = pod
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|cs| {
+            cs.iter().find(|c| {
+                c.get("type").and_then(Value::as_str) == Some("PodScheduled")
+                    && c.get("status").and_then(Value::as_str) == Some("False")
+            })
+        });
+    if let Some(c) = unscheduled {
+        return Some(Problem {
+            reason: "FailedScheduling",
+            message: c
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            component: "default-scheduler",
+        });
+    }
+    let waiting = pod
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)?
+        .iter()
+        .find_map(|cs| cs.pointer("/state/waiting"))?;
+    match waiting.get("reason").and_then(Value::as_str) {
+        Some("CreateContainerConfigError") => Some(Problem {
+            reason: "Failed",
+            message: format!(
+                "Error: {}",
+                waiting.get("message").and_then(Value::as_str).unwrap_or("")
+            ),
+            component: "kubelet",
+        }),
+        // ContainerCreating (a missing volume source) would be FailedMount;
+        // the kubelet's mount message is not kept in the status, so no event.
+        _ => None,
+    }
+}
+
+/// A core/v1 Warning Event about the pod (also served as events.k8s.io/v1).
+fn record_event(txn: &mut Txn<'_>, pod: &Value, p: &Problem, ts: &str) {
+    let ns = meta_str(pod, "namespace");
+    let pod_name = meta_str(pod, "name");
+    let suffix: u64 = rand::random();
+    let name = format!("{pod_name}.{:016x}", suffix);
+    let mut ev = json!({"apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": name, "namespace": ns},
+        "involvedObject": {"apiVersion": "v1", "kind": "Pod", "namespace": ns, "name": pod_name,
+            "uid": meta_str(pod, "uid")},
+        "reason": p.reason, "message": p.message, "type": "Warning", "count": 1,
+        "source": {"component": p.component}, "firstTimestamp": ts, "lastTimestamp": ts,
+        "reportingComponent": p.component, "reportingInstance": ""});
+    if let Some(node) = pod.pointer("/spec/nodeName").and_then(Value::as_str)
+        && p.component == "kubelet"
+    {
+        ev["source"]["host"] = json!(node);
+        ev["reportingInstance"] = json!(node);
+    }
+    fill_create_metadata(&mut ev, Some(ns), jiff::Timestamp::now());
+    txn.put("/events", ev);
 }
 
 /// Writes `new` unless it equals `old` (a real server skips no-op writes too,
