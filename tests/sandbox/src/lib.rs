@@ -135,6 +135,7 @@ impl Sandbox {
             requests: AtomicU64::new(0),
             address: addr.to_string(),
         });
+        let feed = controllers::prepare(&state.store);
         let acceptor = tls.map(|t| tokio_rustls::TlsAcceptor::from(t.server_config));
         let (shutdown, rx) = tokio::sync::oneshot::channel();
         let st = state.clone();
@@ -143,7 +144,7 @@ impl Sandbox {
             .spawn(move || {
                 runtime.block_on(async move {
                     // The controllers live on the server's runtime and end with it.
-                    tokio::spawn(controllers::run(st.clone()));
+                    tokio::spawn(controllers::run(st.clone(), feed));
                     match tokio::net::TcpListener::from_std(std_listener) {
                         Ok(listener) => http::serve(listener, acceptor, st, rx).await,
                         Err(e) => tracing::error!("cannot serve: {e}"),

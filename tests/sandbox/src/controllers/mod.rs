@@ -62,12 +62,23 @@ pub struct Controllers {
     usage: scheduler::Usage,
 }
 
-/// Runs until the feed closes (the runtime shuts down with the server).
-pub async fn run(state: Arc<crate::http::State>) {
-    let store = &state.store;
-    let mut rx = store.subscribe();
-    let mut ctl = Controllers::default();
+/// Subscribes to the store and does the startup work (status for PDBs that
+/// have none). Called before the server accepts connections, so no write can
+/// slip past the controllers.
+pub fn prepare(store: &Store) -> Feed {
+    let rx = store.subscribe();
     store.write(false, |txn| disruption::init_missing_status(txn, &now()));
+    Feed(rx)
+}
+
+/// The controllers' subscription, taken by [`prepare`].
+pub struct Feed(tokio::sync::broadcast::Receiver<Arc<Event>>);
+
+/// Runs until the feed closes (the runtime shuts down with the server).
+pub async fn run(state: Arc<crate::http::State>, feed: Feed) {
+    let store = &state.store;
+    let Feed(mut rx) = feed;
+    let mut ctl = Controllers::default();
     loop {
         match rx.recv().await {
             Ok(ev) => ctl.observe(store, &ev),
