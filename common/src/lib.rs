@@ -11,6 +11,7 @@
 //! | [`transport`] | [`transport::RequestCounter`], [`transport::RetryPolicy`] |
 //! | [`list`] | `list_all`, `list_all_with_version`, `list_optional` → [`list::ListOutcome`], `list_dynamic`, `list_each` |
 //! | [`duration`] | `parse_duration`, `parse_timeout`, `human_age`, `age_since` |
+//! | [`quantity`] | `parse`, `human_bytes`, `human_cpu` |
 //! | [`progress`] | [`progress::Progress`] (`spinner`, `bar`, `inc`, `finish_and_clear`) |
 //! | [`redact`] | `redact_line`, `redact_values` |
 //! | [`logging`] | `init(verbosity)` |
@@ -52,6 +53,7 @@ pub mod list;
 pub mod logging;
 pub mod output;
 pub mod progress;
+pub mod quantity;
 pub mod redact;
 pub mod run;
 pub mod transport;

@@ -29,16 +29,9 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Exit>>,
 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            return report(Err(Error::other(format!(
-                "cannot start the async runtime: {e}"
-            ))));
-        }
+        Err(e) => return report(Err(e)),
     };
     let outcome = runtime.block_on(async {
         tokio::select! {
@@ -60,16 +53,9 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Exit>>,
 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            return report(Err(Error::other(format!(
-                "cannot start the async runtime: {e}"
-            ))));
-        }
+        Err(e) => return report(Err(e)),
     };
     let outcome = runtime.block_on(f());
     runtime.shutdown_background();
@@ -83,6 +69,14 @@ pub async fn ctrl_c() {
     if tokio::signal::ctrl_c().await.is_err() {
         std::future::pending::<()>().await;
     }
+}
+
+/// The multi-threaded runtime both entry points run on.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::other(format!("cannot start the async runtime: {e}")))
 }
 
 /// Map an outcome to an exit code, printing errors to stderr.

@@ -328,15 +328,7 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
             f.evidence.extend(r.evidence);
             f = f.remedy(r.undo);
         }
-        f = f.remedy(format!(
-            "kubectl rollout status deployment/{} -n {}",
-            key.name, key.namespace
-        ));
-        f = f.remedy(format!(
-            "kubectl describe deployment {} -n {}",
-            key.name, key.namespace
-        ));
-        out.push(f);
+        out.push(follow_up(f, &key));
     }
     for s in items(&snap.statefulsets) {
         let key = ObjectKey::new("StatefulSet", ns(&s.metadata), name(&s.metadata));
@@ -382,15 +374,7 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
             f.evidence.extend(r.evidence);
             f = f.remedy(r.undo);
         }
-        f = f.remedy(format!(
-            "kubectl rollout status statefulset/{} -n {}",
-            key.name, key.namespace
-        ));
-        f = f.remedy(format!(
-            "kubectl describe statefulset {} -n {}",
-            key.name, key.namespace
-        ));
-        out.push(f);
+        out.push(follow_up(f, &key));
     }
     for d in items(&snap.daemonsets) {
         let key = ObjectKey::new("DaemonSet", ns(&d.metadata), name(&d.metadata));
@@ -424,13 +408,23 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
             f.evidence.extend(r.evidence);
             f = f.remedy(r.undo);
         }
-        f = f.remedy(format!(
-            "kubectl rollout status daemonset/{} -n {}",
-            key.name, key.namespace
-        ));
-        out.push(f);
+        out.push(follow_up(f, &key));
     }
     out
+}
+
+/// The commands that follow any unavailable workload: watch the rollout,
+/// then look closer.
+fn follow_up(f: Finding, key: &ObjectKey) -> Finding {
+    let kind = key.kind.to_lowercase();
+    f.remedy(format!(
+        "kubectl rollout status {kind}/{} -n {}",
+        key.name, key.namespace
+    ))
+    .remedy(format!(
+        "kubectl describe {kind} {} -n {}",
+        key.name, key.namespace
+    ))
 }
 
 /// Whether ControllerRevisions are worth listing: only when a StatefulSet
