@@ -294,7 +294,12 @@ pub fn load(
             if api_version == SANDBOX_API {
                 match kind.as_str() {
                     "PodLogs" => logs.add(&d.value).map_err(|e| at(&d, e))?,
-                    "User" => users.push(User::from_fixture(&d.value).map_err(|e| at(&d, e))?),
+                    "User" => {
+                        // Like objects: a later User of the same name replaces an earlier one.
+                        let user = User::from_fixture(&d.value).map_err(|e| at(&d, e))?;
+                        users.retain(|u: &User| u.name != user.name);
+                        users.push(user);
+                    }
                     "Fault" => {
                         let spec = fault_spec(&d.value).map_err(|e| at(&d, e))?;
                         faults.push(Fault::parse(&spec).map_err(|e| at(&d, e))?);

@@ -58,7 +58,7 @@ fn prints_ready_and_writes_kubeconfig() {
 fn bad_input_is_one_line_and_exit_2() {
     let out = bin()
         .arg("--fixtures")
-        .arg(fixture_dir("sandbox-api").join("malformed"))
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/malformed"))
         .args(["--kubeconfig-out", "/dev/null"])
         .output()
         .expect("run");

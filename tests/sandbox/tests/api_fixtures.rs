@@ -57,7 +57,9 @@ async fn fixtures_load_with_metadata_and_relative_times() {
 #[test]
 fn malformed_file_names_file_and_line() {
     let err = Sandbox::start(SandboxOptions {
-        fixtures: vec![fixture_dir("sandbox-api").join("malformed")],
+        fixtures: vec![
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/malformed"),
+        ],
         ..Default::default()
     })
     .err()
@@ -99,4 +101,32 @@ async fn kubeconfig_has_admin_and_user_contexts() {
     assert!(sb.url().starts_with("https://127.0.0.1:"));
     let c = client_as(&sb, "alice").await;
     assert_eq!(get(&c, "/api/v1/namespaces/shop/pods").await.code, 200);
+}
+
+#[test]
+fn the_whole_fixture_tree_loads_at_once() {
+    // `kube-sandbox --fixtures tests/fixtures` (the README's and the issue's
+    // command) serves every scenario together: no file in the tree may be
+    // malformed, and Users defined in several scenarios appear once each.
+    let sb = Sandbox::start(SandboxOptions {
+        fixtures: vec![fixture_dir("")],
+        ..Default::default()
+    })
+    .expect("every fixture under tests/fixtures loads");
+    let kubeconfig = std::fs::read_to_string(sb.kubeconfig()).expect("kubeconfig");
+    let doc: serde_json::Value = serde_saphyr::from_str(&kubeconfig).expect("kubeconfig is YAML");
+    let mut users: Vec<&str> = doc["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .filter_map(|u| u["name"].as_str())
+        .collect();
+    let listed = users.len();
+    users.sort_unstable();
+    users.dedup();
+    assert_eq!(users.len(), listed, "duplicate users in {kubeconfig}");
+    assert!(
+        users.contains(&"admin") && users.contains(&"viewer"),
+        "{users:?}"
+    );
 }
