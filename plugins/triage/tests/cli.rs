@@ -67,9 +67,37 @@ fn finding<'a>(doc: &'a Value, reason: &str) -> &'a Value {
 }
 
 /// Run one scenario and assert exactly the expected findings and exit code.
+/// `kubectl triage ARGS` the way a user runs it: the real kubectl finding the
+/// built plugin on PATH (kubectl execs it, so stdout and the exit code are
+/// the plugin's). Without kubectl, says so and runs the binary directly.
+fn kubectl_triage(sb: &Sandbox, args: &[&str]) -> Output {
+    let Some(kubectl) = which("kubectl") else {
+        eprintln!(
+            "SKIP (kubectl path): kubectl not found on PATH; running kubectl-triage directly"
+        );
+        return triage(sb, args);
+    };
+    let bin = assert_cmd::cargo::cargo_bin("kubectl-triage");
+    let dir: &Path = bin.parent().expect("binary dir");
+    let path = std::env::join_paths(std::iter::once(dir.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .expect("PATH");
+    std::process::Command::new(kubectl)
+        .arg("triage")
+        .arg("--kubeconfig")
+        .arg(sb.kubeconfig())
+        .args(args)
+        .env("PATH", path)
+        .env_remove("KUBECONFIG")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("kubectl runs")
+}
+
 fn scenario(folder: &str, namespace: &str, expected: &[(&str, &str)], exit: i32) -> Value {
     let sb = sandbox(&format!("triage/{folder}"));
-    let out = triage(&sb, &["-n", namespace, "-o", "json"]);
+    let out = kubectl_triage(&sb, &["-n", namespace, "-o", "json"]);
     let doc = json(&out);
     let got = findings(&doc);
     let want: Vec<(String, String)> = expected
@@ -412,34 +440,16 @@ fn which(cmd: &str) -> Option<PathBuf> {
 
 #[test]
 fn runs_as_a_kubectl_plugin() {
-    let Some(kubectl) = which("kubectl") else {
-        println!("SKIP: kubectl not found");
-        return;
-    };
-    let bin = assert_cmd::cargo::cargo_bin("kubectl-triage");
-    let dir: &Path = bin.parent().expect("binary dir");
-    let path = std::env::join_paths(std::iter::once(dir.to_path_buf()).chain(
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
-    ))
-    .expect("PATH");
+    // Every scenario goes through `kubectl triage` (see `scenario`); this one
+    // also checks the table output arrives unchanged through kubectl.
     let sb = sandbox("triage/crash-loop-back-off");
-    // kubectl refuses global flags before a plugin name
-    // ("flags cannot be placed before plugin name"), so they follow it.
-    let out = std::process::Command::new(kubectl)
-        .arg("triage")
-        .arg("--kubeconfig")
-        .arg(sb.kubeconfig())
-        .args(["-n", "triage-crashloop", "-o", "json"])
-        .env("PATH", path)
-        .env_remove("KUBECONFIG")
-        .output()
-        .expect("kubectl runs");
-    let doc = json(&out);
-    assert_eq!(
-        findings(&doc),
-        vec![("CrashLoopBackOff".to_string(), "Deployment/api".to_string())]
-    );
+    let out = kubectl_triage(&sb, &["-n", "triage-crashloop"]);
     assert_eq!(out.status.code(), Some(1));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.starts_with("CRITICAL  CrashLoopBackOff  deployment/api"),
+        "{table}"
+    );
 }
 
 /// (folder, namespace, expected (reason, Kind/name) findings, exit code).
