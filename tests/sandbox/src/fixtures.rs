@@ -94,51 +94,108 @@ fn parse_piece(piece: &str, first_line: usize) -> Result<Vec<Value>, (usize, Str
     })
 }
 
-/// Files above this size are parsed on several threads, split at documents.
+/// Files above this size are split at documents into pieces of about
+/// `PIECE_BYTES`, so all cores stay busy.
 const PARALLEL_BYTES: usize = 512 * 1024;
+const PIECE_BYTES: usize = 256 * 1024;
+
+type PieceResult = Result<Vec<Value>, (usize, String)>;
 
 /// Parses one file into its non-empty documents, `kind: List` expanded.
+#[cfg(test)]
 fn parse_file(file: &Path, docs: &mut Vec<Doc>) -> Result<(), String> {
-    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    docs.extend(parse_files(&[file.to_path_buf()], None)?);
+    Ok(())
+}
+
+/// Parses every file into its non-empty documents, `kind: List` expanded, in
+/// file order. Pieces of all files are parsed on a pool of threads (relative
+/// times resolved there too when `now` is given); the first error in file
+/// order is reported, as if the files were parsed one after another.
+fn parse_files(files: &[PathBuf], now: Option<jiff::Timestamp>) -> Result<Vec<Doc>, String> {
+    let texts: Vec<Result<String, String>> = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display())))
+        .collect();
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
-    let starts = document_starts(&text);
-    let mut pieces: Vec<(&str, usize)> = Vec::new();
-    if text.len() < PARALLEL_BYTES || threads < 2 || starts.len() < 2 {
-        pieces.push((&text, 1));
-    } else {
-        let target = text.len() / threads + 1;
+    // (file index, piece text, first line); pieces of a file are consecutive.
+    let mut pieces: Vec<(usize, &str, usize)> = Vec::new();
+    for (fi, text) in texts.iter().enumerate() {
+        let Ok(text) = text else {
+            continue;
+        };
+        let text = text.as_str();
+        if text.len() < PARALLEL_BYTES || threads < 2 {
+            pieces.push((fi, text, 1));
+            continue;
+        }
+        let starts = document_starts(text);
         let (mut begin, mut begin_line) = (0, 1);
-        for &(offset, line) in &starts[1..] {
-            if offset - begin >= target {
-                pieces.push((&text[begin..offset], begin_line));
+        for &(offset, line) in starts.iter().skip(1) {
+            if offset - begin >= PIECE_BYTES {
+                pieces.push((fi, &text[begin..offset], begin_line));
                 (begin, begin_line) = (offset, line);
             }
         }
-        pieces.push((&text[begin..], begin_line));
+        pieces.push((fi, &text[begin..], begin_line));
     }
-    let results: Vec<Result<Vec<Value>, (usize, String)>> = if pieces.len() == 1 {
-        vec![parse_piece(pieces[0].0, 1)]
-    } else {
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = pieces
-                .iter()
-                .map(|&(piece, line)| scope.spawn(move || parse_piece(piece, line)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err((1, "parser panicked".to_string())))
-                })
-                .collect()
-        })
+    let parse = |&(_, piece, line): &(usize, &str, usize)| -> PieceResult {
+        let mut values = parse_piece(piece, line)?;
+        if let Some(now) = now {
+            values.iter_mut().for_each(|v| resolve_times(v, now));
+        }
+        Ok(values)
     };
-    let mut values = Vec::new();
-    for r in results {
-        values.extend(r.map_err(|(line, msg)| format!("{}:{line}: {msg}", file.display()))?);
+    let mut results: Vec<Option<PieceResult>> = Vec::new();
+    results.resize_with(pieces.len(), || None);
+    if threads < 2 || pieces.len() < 2 {
+        for (slot, piece) in results.iter_mut().zip(&pieces) {
+            *slot = Some(parse(piece));
+        }
+    } else {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = || {
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(piece) = pieces.get(i) else {
+                    return done;
+                };
+                done.push((i, parse(piece)));
+            }
+        };
+        let finished: Vec<Vec<(usize, PieceResult)>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (1..threads.min(pieces.len()))
+                .map(|_| scope.spawn(work))
+                .collect();
+            let mut finished = vec![work()];
+            finished.extend(handles.into_iter().filter_map(|h| h.join().ok()));
+            finished
+        });
+        for (i, r) in finished.into_iter().flatten() {
+            results[i] = Some(r);
+        }
     }
+    let mut results = pieces.iter().zip(results).peekable();
+    let mut docs = Vec::new();
+    for (fi, (file, text)) in files.iter().zip(&texts).enumerate() {
+        if let Err(e) = text {
+            return Err(e.clone());
+        }
+        let mut values = Vec::new();
+        while let Some(((_, _, line), r)) = results.next_if(|((f, _, _), _)| *f == fi) {
+            let r = r.unwrap_or_else(|| Err((*line, "parser panicked".to_string())));
+            values.extend(r.map_err(|(line, msg)| format!("{}:{line}: {msg}", file.display()))?);
+        }
+        push_documents(file, values, &mut docs)?;
+    }
+    Ok(docs)
+}
+
+/// Keeps a file's non-empty documents, `kind: List` expanded.
+fn push_documents(file: &Path, values: Vec<Value>, docs: &mut Vec<Doc>) -> Result<(), String> {
     for (i, value) in values.into_iter().enumerate() {
         if value.is_null() {
             continue;
@@ -246,20 +303,14 @@ pub fn load(
     for p in paths {
         collect_files(p, &mut files)?;
     }
-    let mut docs = Vec::new();
     let parse_started = std::time::Instant::now();
-    for f in &files {
-        parse_file(f, &mut docs)?;
-    }
+    let docs = parse_files(&files, Some(now))?;
     tracing::debug!(
         files = files.len(),
         documents = docs.len(),
         ms = parse_started.elapsed().as_millis() as u64,
         "fixtures parsed"
     );
-    for d in &mut docs {
-        resolve_times(&mut d.value, now);
-    }
 
     let mut registry = Registry::builtin();
     let mut users = Vec::new();
