@@ -9,7 +9,7 @@
 //! | [`cli`] | [`cli::ConnectionArgs`] (`connect()`), [`cli::Connection`] |
 //! | [`output`] | [`output::OutputArgs`], [`output::OutputFormat`], `print_document`, [`output::Table`], `name_line`, [`output::ColorPolicy`], `decide`, [`output::Painter`], [`output::Style`] |
 //! | [`transport`] | [`transport::RequestCounter`], [`transport::RetryPolicy`] |
-//! | [`list`] | `list_all`, `list_all_with_version`, `list_optional` → [`list::ListOutcome`], `list_dynamic`, `list_each` |
+//! | [`list`] | `list_all`, `list_all_with_version`, `list_optional` (`list_optional_map`) → [`list::ListOutcome`], `list_dynamic`, `list_each` |
 //! | [`duration`] | `parse_duration`, `parse_timeout`, `human_age`, `age_since` |
 //! | [`quantity`] | `parse`, `human_bytes`, `human_cpu` |
 //! | [`progress`] | [`progress::Progress`] (`spinner`, `bar`, `inc`, `finish_and_clear`) |

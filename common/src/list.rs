@@ -107,18 +107,23 @@ pub async fn list_all_with_version<K>(api: &Api<K>, params: &ListParams) -> Resu
 where
     K: Clone + DeserializeOwned + Debug,
 {
-    match pages(api, params).await {
+    match pages(api, params, &|k| k).await {
         Err(e) if status_code(&e) == Some(410) => {
             tracing::debug!("continue token expired; restarting list");
-            pages(api, params).await.map_err(Error::from)
+            pages(api, params, &|k| k).await.map_err(Error::from)
         }
         other => other.map_err(Error::from),
     }
 }
 
-async fn pages<K>(api: &Api<K>, params: &ListParams) -> std::result::Result<Listed<K>, kube::Error>
+async fn pages<K, T, F>(
+    api: &Api<K>,
+    params: &ListParams,
+    map: &F,
+) -> std::result::Result<Listed<T>, kube::Error>
 where
     K: Clone + DeserializeOwned + Debug,
+    F: Fn(K) -> T,
 {
     let mut lp = params.clone();
     if lp.limit.is_none() {
@@ -131,7 +136,7 @@ where
         if resource_version.is_none() {
             resource_version = page.metadata.resource_version.clone();
         }
-        items.extend(page.items);
+        items.extend(page.items.into_iter().map(map));
         match page.metadata.continue_ {
             Some(token) if !token.is_empty() => lp.continue_token = Some(token),
             _ => break,
@@ -149,9 +154,23 @@ pub async fn list_optional<K>(api: &Api<K>, params: &ListParams) -> Result<ListO
 where
     K: Clone + DeserializeOwned + Debug,
 {
-    let first = pages(api, params).await;
+    list_optional_map(api, params, |k| k).await
+}
+
+/// [`list_optional`] that maps each item as its page arrives, so only the mapped
+/// values stay in memory (e.g. Secrets reduced to their key names, values dropped).
+pub async fn list_optional_map<K, T, F>(
+    api: &Api<K>,
+    params: &ListParams,
+    map: F,
+) -> Result<ListOutcome<T>>
+where
+    K: Clone + DeserializeOwned + Debug,
+    F: Fn(K) -> T,
+{
+    let first = pages(api, params, &map).await;
     let result = match first {
-        Err(e) if status_code(&e) == Some(410) => pages(api, params).await,
+        Err(e) if status_code(&e) == Some(410) => pages(api, params, &map).await,
         other => other,
     };
     match result {

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use std::fmt::Debug;
 
 use common::cli::Connection;
-use common::error::{Error, Result, is_forbidden, is_not_found};
-use common::list::{ListOutcome, list_all, list_optional};
+use common::error::{Error, Result, is_forbidden};
+use common::list::{ListOutcome, list_all, list_optional, list_optional_map};
 use futures::StreamExt;
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Secret, ServiceAccount};
@@ -85,33 +85,12 @@ where
     K: Clone + DeserializeOwned + Debug + Resource,
     F: Fn(K) -> KeyedObject,
 {
-    let mut lp = ListParams::default().limit(common::list::PAGE_SIZE);
-    let mut out = Vec::new();
-    loop {
-        let page = match api.list(&lp).await {
-            Ok(p) => p,
-            Err(e) if is_forbidden(&e) || is_not_found(&e) => {
-                let what = if is_forbidden(&e) {
-                    "forbidden"
-                } else {
-                    "not available on this cluster"
-                };
-                let reason = match &e {
-                    kube::Error::Api(s) => format!("{what}: {}", s.message),
-                    other => format!("{what}: {other}"),
-                };
-                return Ok((None, skips(resource, &["MissingReference"], &reason, true)));
-            }
-            Err(e) => return Err(Error::from(e)),
-        };
-        let next = page.metadata.continue_.clone().filter(|c| !c.is_empty());
-        out.extend(page.items.into_iter().map(&keys));
-        match next {
-            Some(token) => lp = lp.continue_token(&token),
-            None => break,
+    match list_optional_map(&api, &ListParams::default(), keys).await? {
+        ListOutcome::Listed(l) => Ok((Some(l.items), Vec::new())),
+        ListOutcome::Skipped { reason } => {
+            Ok((None, skips(resource, &["MissingReference"], &reason, true)))
         }
     }
-    Ok((Some(out), Vec::new()))
 }
 
 fn secret_keys(s: Secret) -> KeyedObject {
