@@ -1,7 +1,6 @@
 //! End-to-end: the real binary against kube-sandbox, one scenario per
 //! fixture folder under tests/fixtures/triage/.
 
-use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
@@ -71,24 +70,15 @@ fn finding<'a>(doc: &'a Value, reason: &str) -> &'a Value {
 /// built plugin on PATH (kubectl execs it, so stdout and the exit code are
 /// the plugin's). Without kubectl, says so and runs the binary directly.
 fn kubectl_triage(sb: &Sandbox, args: &[&str]) -> Output {
-    let Some(kubectl) = which("kubectl") else {
-        eprintln!(
-            "SKIP (kubectl path): kubectl not found on PATH; running kubectl-triage directly"
-        );
+    if !suite_tests::kubectl_available() {
+        eprintln!("running kubectl-triage directly instead of through kubectl");
         return triage(sb, args);
-    };
-    let bin = assert_cmd::cargo::cargo_bin("kubectl-triage");
-    let dir: &Path = bin.parent().expect("binary dir");
-    let path = std::env::join_paths(std::iter::once(dir.to_path_buf()).chain(
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
-    ))
-    .expect("PATH");
-    std::process::Command::new(kubectl)
+    }
+    suite_tests::kubectl()
         .arg("triage")
         .arg("--kubeconfig")
         .arg(sb.kubeconfig())
         .args(args)
-        .env("PATH", path)
         .env_remove("KUBECONFIG")
         .env("NO_COLOR", "1")
         .output()
@@ -428,14 +418,6 @@ fn demo_crash_loop_is_grouped_with_connection_refused_evidence() {
     assert_eq!(f["object"]["name"], "hypersdk");
     assert!(evidence(f).contains("connection refused"), "{f:#}");
     assert_eq!(out.status.code(), Some(1));
-}
-
-fn which(cmd: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join(cmd))
-            .find(|p| p.is_file())
-    })
 }
 
 #[test]
