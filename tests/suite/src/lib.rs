@@ -41,14 +41,16 @@ pub fn kubectl_available() -> bool {
     found
 }
 
-/// `kubectl <args>` with the plugin binaries first on PATH, as after a Krew install.
+/// PATH with the plugin binaries first, as after a Krew install.
+pub fn path_with_plugins() -> std::ffi::OsString {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs = std::iter::once(bin_dir()).chain(std::env::split_paths(&path));
+    std::env::join_paths(dirs).unwrap_or(path)
+}
+
+/// `kubectl <args>` with the plugin binaries first on PATH.
 pub fn kubectl() -> Command {
     let mut cmd = Command::new("kubectl");
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let mut dirs = vec![bin_dir()];
-    dirs.extend(std::env::split_paths(&path));
-    if let Ok(joined) = std::env::join_paths(dirs) {
-        cmd.env("PATH", joined);
-    }
+    cmd.env("PATH", path_with_plugins());
     cmd
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use kube_sandbox::{Sandbox, SandboxOptions, fixture_dir};
-use suite_tests::{bin_dir, kubectl_available};
+use suite_tests::{kubectl_available, path_with_plugins};
 
 /// What each recipe (by its `# recipe:` title) must print, and its exit code.
 const EXPECTATIONS: &[(&str, i32, &[&str])] = &[
@@ -83,10 +83,7 @@ fn every_readme_recipe_runs_as_documented() {
         })
         .expect("start sandbox");
         let cache = tempfile::tempdir().expect("tempdir");
-        let path = std::env::join_paths(std::iter::once(bin_dir()).chain(std::env::split_paths(
-            &std::env::var_os("PATH").unwrap_or_default(),
-        )))
-        .expect("PATH");
+        let path = path_with_plugins();
         let out = Command::new("bash")
             .args(["-o", "pipefail", "-c", body])
             .env("KUBECONFIG", sandbox.kubeconfig())
