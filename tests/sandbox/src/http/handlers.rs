@@ -678,6 +678,23 @@ pub(super) fn check_rv(ctx: &Ctx, old: &Value, new: &Value) -> Result<(), ApiErr
     Ok(())
 }
 
+/// A write naming another UID is refused as the real server's metadata validation does
+/// (`ValidateObjectMetaUpdate`: 422 `metadata.uid: Invalid value: "...": field is
+/// immutable`); clients use it as a "still the same object" precondition.
+pub(super) fn check_uid(ctx: &Ctx, old: &Value, new: &Value) -> Result<(), ApiError> {
+    let want = meta_str(new, "uid");
+    if !want.is_empty() && want != meta_str(old, "uid") {
+        return Err(ApiError::invalid(
+            &ctx.rt.group,
+            &ctx.rt.kind,
+            &ctx.r.name,
+            "metadata.uid",
+            &format!("Invalid value: \"{want}\": field is immutable"),
+        ));
+    }
+    Ok(())
+}
+
 /// Stores an updated object; an object being deleted whose last finalizer
 /// went away is deleted now.
 pub(super) fn commit_update(
@@ -736,6 +753,7 @@ fn update(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
             .cloned()
             .ok_or_else(|| ctx.not_found())?;
         check_rv(ctx, &old, &new)?;
+        check_uid(ctx, &old, &new)?;
         let obj = prepare_update(&ctx.rt, &old, new, &ctx.r.subresource);
         Ok::<_, ApiError>(commit_update(txn, ctx, &old, obj, "Update"))
     })?;
@@ -769,6 +787,7 @@ fn patch_object(ctx: &Ctx, content_type: &str, body: &[u8]) -> Result<Response<B
         if meta_str(&doc, "resourceVersion") != meta_str(&old, "resourceVersion") {
             check_rv(ctx, &old, &doc)?;
         }
+        check_uid(ctx, &old, &doc)?;
         let obj = prepare_update(&ctx.rt, &old, doc, &ctx.r.subresource);
         let operation = if kind == PatchType::Apply {
             "Apply"
