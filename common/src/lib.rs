@@ -25,6 +25,7 @@
 //! | [`quantity`] | `parse_milli`, `parse_int` (exact, rounded up like the scheduler), `parse`, `human_bytes`, `human_cpu` |
 //! | [`progress`] | [`progress::Progress`] (`spinner`, `bar`, `inc`, `finish_and_clear`) |
 //! | [`redact`] | `redact_text` (any text from the cluster), `redact_line`, `redact_values` |
+//! | [`complete`] | `intercept::<Args>()` (cobra `__complete` for `kubectl_complete-<plugin>`, `completion SHELL`), value sources by `value_name` |
 //! | [`logging`] | `init(verbosity)` (log lines are redacted) |
 //!
 //! # A plugin's `main.rs`
@@ -57,6 +58,7 @@
 //! ```
 
 pub mod cli;
+pub mod complete;
 pub mod diff;
 pub mod discovery;
 pub mod duration;
@@ -65,6 +67,7 @@ pub mod files;
 pub mod journal;
 pub mod list;
 pub mod logging;
+pub mod manpage;
 pub mod model;
 pub mod normalize;
 pub mod output;
@@ -80,6 +83,15 @@ pub mod write;
 
 pub use error::{Error, Exit, Result};
 pub use model::ObjectRef;
+
+/// The version line every plugin's `--version` prints: the suite version and the commit it
+/// was built from (`0.1.0 (commit 2f1e7c1ab3d4)`), from `common/build.rs`.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("KUBECTL_PLUGINS_COMMIT"),
+    ")"
+);
 
 /// The one API domain of the suite, used in every json/yaml `apiVersion`.
 pub const API_DOMAIN: &str = "kubectl-plugins.dev";
