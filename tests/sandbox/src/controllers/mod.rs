@@ -19,6 +19,8 @@ pub mod scheduler;
 pub mod statefulset;
 
 use crate::meta::{fill_create_metadata, rfc3339};
+use crate::runtime::Runtime;
+use crate::runtime::failures::Mode;
 use crate::store::{Event, EventType, Store, Txn, meta_str};
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashSet};
@@ -71,6 +73,8 @@ pub struct Controllers {
     /// Keys to reconcile again at a time (progress deadlines, snapshot
     /// readiness delays): the only work not driven by a store event.
     timers: BTreeSet<(Instant, Key)>,
+    /// Failure rules from the fixtures, and what they did to pods.
+    runtime: Arc<Runtime>,
 }
 
 /// Subscribes to the store and does the startup work (status for PDBs that
@@ -89,7 +93,10 @@ pub struct Feed(tokio::sync::broadcast::Receiver<Arc<Event>>);
 pub async fn run(state: Arc<crate::http::State>, feed: Feed) {
     let store = &state.store;
     let Feed(mut rx) = feed;
-    let mut ctl = Controllers::default();
+    let mut ctl = Controllers {
+        runtime: state.runtime.clone(),
+        ..Default::default()
+    };
     loop {
         let next_timer = ctl.timers.first().map(|(at, _)| *at);
         tokio::select! {
@@ -216,6 +223,7 @@ impl Controllers {
                     self.pending.remove(&(ns.clone(), name.clone()));
                     self.simulated.remove(meta_str(obj, "uid"));
                     self.foreign.remove(meta_str(obj, "uid"));
+                    self.runtime.forget(meta_str(obj, "uid"));
                 } else {
                     self.adopt(ev);
                 }
@@ -365,10 +373,10 @@ impl Controllers {
 
     /// Scheduler then kubelet: the pod's next state (bound, running or waiting).
     fn advance(&mut self, txn: &mut Txn<'_>, pod: Value, ts: &str) -> Value {
-        let before = problem(&pod);
+        let before = problem(&pod, &self.runtime);
         let pod = scheduler::schedule(txn.inner(), &mut self.usage, pod, ts);
-        let pod = kubelet::sync(txn.inner(), &mut self.ips, pod, ts);
-        if let Some(p) = problem(&pod)
+        let pod = kubelet::sync(txn.inner(), &mut self.ips, &self.runtime, pod, ts);
+        if let Some(p) = problem(&pod, &self.runtime)
             && before.as_ref() != Some(&p)
         {
             record_event(txn, &pod, &p, ts);
@@ -475,7 +483,7 @@ pub struct Problem {
     component: &'static str,
 }
 
-fn problem(pod: &Value) -> Option<Problem> {
+fn problem(pod: &Value, runtime: &Runtime) -> Option<Problem> {
     let unscheduled = pod
         .pointer("/status/conditions")
         .and_then(Value::as_array)
@@ -496,24 +504,53 @@ fn problem(pod: &Value) -> Option<Problem> {
             component: "default-scheduler",
         });
     }
-    let waiting = pod
+    let statuses = pod
         .pointer("/status/containerStatuses")
-        .and_then(Value::as_array)?
-        .iter()
-        .find_map(|cs| cs.pointer("/state/waiting"))?;
-    match waiting.get("reason").and_then(Value::as_str) {
-        Some("CreateContainerConfigError") => Some(Problem {
-            reason: "Failed",
-            message: format!(
-                "Error: {}",
-                waiting.get("message").and_then(Value::as_str).unwrap_or("")
-            ),
+        .and_then(Value::as_array)?;
+    let kubelet = |reason, message| {
+        Some(Problem {
+            reason,
+            message,
             component: "kubelet",
-        }),
-        // ContainerCreating (a missing volume source) would be FailedMount;
-        // the kubelet's mount message is not kept in the status, so no event.
-        _ => None,
+        })
+    };
+    for cs in statuses {
+        let Some(waiting) = cs.pointer("/state/waiting") else {
+            continue;
+        };
+        let text = |k: &str| waiting.get(k).and_then(Value::as_str).unwrap_or("");
+        let container = cs.get("name").and_then(Value::as_str).unwrap_or("");
+        match text("reason") {
+            "CreateContainerConfigError" => {
+                return kubelet("Failed", format!("Error: {}", text("message")));
+            }
+            "CrashLoopBackOff" => {
+                return kubelet(
+                    "BackOff",
+                    format!(
+                        "Back-off restarting failed container {container} in pod {}_{}({})",
+                        meta_str(pod, "name"),
+                        meta_str(pod, "namespace"),
+                        meta_str(pod, "uid")
+                    ),
+                );
+            }
+            "ImagePullBackOff" => {
+                let image = cs.get("image").and_then(Value::as_str).unwrap_or("");
+                return kubelet("BackOff", format!("Back-off pulling image \"{image}\""));
+            }
+            // ContainerCreating (a missing volume source) would be FailedMount;
+            // the kubelet's mount message is not kept in the status, so no event.
+            _ => {}
+        }
     }
+    // A container that runs but whose readiness probe fails (a NotReady rule).
+    let applied = runtime.applied(meta_str(pod, "uid"))?;
+    (applied.mode == Mode::NotReady).then_some(Problem {
+        reason: "Unhealthy",
+        message: applied.message,
+        component: "kubelet",
+    })
 }
 
 /// A core/v1 Warning Event about the pod (also served as events.k8s.io/v1).
