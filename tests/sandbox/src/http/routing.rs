@@ -27,6 +27,9 @@ pub enum Route {
     OpenApiV3Index,
     OpenApiV3(String),
     Resource(ResourceRequest),
+    /// `/sandbox/v1/execsessions`: the exec sessions served (a test aid, not
+    /// a Kubernetes path).
+    ExecSessions,
     NotFound,
     MethodNotAllowed,
 }
@@ -58,6 +61,7 @@ pub fn parse(method: &Method, path: &str, watch: bool) -> Route {
         ["apis", g] => read_only(Route::Group(g.to_string())),
         ["apis", g, v] => read_only(Route::ResourceList(g.to_string(), v.to_string())),
         ["apis", g, v, rest @ ..] => resource(method, g, v, rest, watch),
+        ["sandbox", "v1", "execsessions"] => read_only(Route::ExecSessions),
         _ => Route::NotFound,
     }
 }
