@@ -359,11 +359,12 @@ pub fn load(
                     }
                     "PodFailure" => runtime.add_failure(&d.value).map_err(|e| at(&d, e))?,
                     "PodExec" => runtime.add_exec(&d.value).map_err(|e| at(&d, e))?,
+                    "NodeStats" => runtime.add_node_stats(&d.value).map_err(|e| at(&d, e))?,
                     other => {
                         return Err(at(
                             &d,
                             format!(
-                                "unknown sandbox kind {other:?} (PodLogs, User, Fault, PodFailure, PodExec)"
+                                "unknown sandbox kind {other:?} (PodLogs, User, Fault, PodFailure, PodExec, NodeStats)"
                             ),
                         ));
                     }

@@ -176,7 +176,7 @@ async fn resource(
         // An upgrade: the request is handed over before its body is read.
         return super::exec::serve(state, req, &r, &q, &who).await;
     }
-    let format = if r.subresource == "log" {
+    let format = if r.subresource == "log" || r.subresource == "proxy" {
         Format::Json
     } else {
         negotiate(accept.as_deref(), Offer::Resource).ok_or_else(not_acceptable)?
@@ -240,6 +240,7 @@ async fn resource(
             ctx.format,
         ),
         ("list", _) => list(&ctx),
+        (_, "proxy") if ctx.rt.kind == "Node" => super::nodeproxy::serve(&ctx),
         ("get", "log") => subresources::pod_log(&ctx),
         ("get", "scale") => subresources::get_scale(&ctx),
         ("get", "" | "status") => {

@@ -5,6 +5,7 @@ pub mod auth;
 mod exec;
 mod handlers;
 pub mod negotiate;
+mod nodeproxy;
 mod protobuf;
 mod reviews;
 pub mod routing;

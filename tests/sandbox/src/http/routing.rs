@@ -13,6 +13,8 @@ pub struct ResourceRequest {
     pub subresource: String,
     pub namespace: String,
     pub name: String,
+    /// Below a `proxy` subresource: the path passed on (`stats/summary`).
+    pub proxy_path: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,10 +88,11 @@ fn resource(
         }
         _ => (String::new(), rest),
     };
-    let (plural, name, subresource) = match rest {
-        [p] => (*p, "", ""),
-        [p, n] => (*p, *n, ""),
-        [p, n, s] => (*p, *n, *s),
+    let (plural, name, subresource, proxy_path) = match rest {
+        [p] => (*p, "", "", String::new()),
+        [p, n] => (*p, *n, "", String::new()),
+        [p, n, s] => (*p, *n, *s, String::new()),
+        [p, n, "proxy", tail @ ..] => (*p, *n, "proxy", tail.join("/")),
         _ => return Route::NotFound,
     };
     let verb = match *method {
@@ -111,6 +114,7 @@ fn resource(
         subresource: subresource.to_string(),
         namespace,
         name: name.to_string(),
+        proxy_path,
     })
 }
 
@@ -168,5 +172,16 @@ mod tests {
             Route::OpenApiV3("apis/apps/v1".into())
         );
         assert_eq!(parse(&Method::GET, "/nope", false), Route::NotFound);
+        let r = res(Method::GET, "/api/v1/nodes/n1/proxy/stats/summary", false);
+        assert_eq!(
+            (
+                r.verb,
+                r.plural.as_str(),
+                r.name.as_str(),
+                r.subresource.as_str(),
+                r.proxy_path.as_str()
+            ),
+            ("get", "nodes", "n1", "proxy", "stats/summary")
+        );
     }
 }

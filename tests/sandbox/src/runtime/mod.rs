@@ -4,6 +4,7 @@
 
 pub mod exec;
 pub mod failures;
+pub mod stats;
 
 use crate::logs::ContainerLogs;
 use crate::store::Inner;
@@ -35,6 +36,8 @@ pub struct Runtime {
     exec: ExecFixtures,
     /// Every exec session served, in the order they ended.
     sessions: Mutex<Vec<ExecSession>>,
+    /// `NodeStats` fixtures by node name.
+    stats: HashMap<String, stats::NodeStats>,
 }
 
 impl Runtime {
@@ -44,6 +47,17 @@ impl Runtime {
         self.rules.retain(|r| r.name != rule.name);
         self.rules.push(rule);
         Ok(())
+    }
+
+    /// Adds one `NodeStats` fixture (a later one for the same node replaces it).
+    pub fn add_node_stats(&mut self, doc: &Value) -> Result<(), String> {
+        let (node, stats) = stats::NodeStats::from_fixture(doc)?;
+        self.stats.insert(node, stats);
+        Ok(())
+    }
+
+    pub fn node_stats(&self, node: &str) -> Option<&stats::NodeStats> {
+        self.stats.get(node)
     }
 
     /// Adds one `PodExec` fixture.
