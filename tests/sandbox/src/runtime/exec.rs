@@ -311,7 +311,7 @@ mod tests {
             .expect("by selector");
         assert_eq!(big.stdout.len(), 10);
         assert_eq!(big.stdout.chunk(0, 4), b"abca");
-        assert_eq!(big.stdout.chunk(8, 4), b"bc");
+        assert_eq!(big.stdout.chunk(8, 4), b"ca");
         assert!(big.stdout.chunk(10, 4).is_empty());
     }
 
