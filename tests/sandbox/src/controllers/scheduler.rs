@@ -521,11 +521,11 @@ pub fn schedule(inner: &Inner, usage: &mut Usage, mut pod: Value, ts: &str) -> V
             NodeView::from_node(n, used, pods)
         })
         .collect();
-    if let Some(claim) = missing_claim(inner, &pod) {
+    if let Some(why) = super::volumes::prefilter(inner, &pod) {
         // The VolumeBinding pre-filter fails before any node is looked at.
         let total = nodes.len();
         let msg = format!(
-            "0/{total} nodes are available: persistentvolumeclaim \"{claim}\" not found. preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling."
+            "0/{total} nodes are available: {why}. preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling."
         );
         return unschedulable(pod, &msg, ts);
     }
@@ -594,18 +594,26 @@ fn unschedulable(mut pod: Value, msg: &str, ts: &str) -> Value {
     pod
 }
 
-/// The first PersistentVolumeClaim the pod mounts that does not exist.
-fn missing_claim(inner: &Inner, pod: &Value) -> Option<String> {
-    let ns = meta_str(pod, "namespace");
-    pod.pointer("/spec/volumes")
-        .and_then(Value::as_array)?
-        .iter()
-        .filter_map(|v| {
-            v.pointer("/persistentVolumeClaim/claimName")
-                .and_then(Value::as_str)
-        })
-        .find(|c| inner.get("/persistentvolumeclaims", ns, c).is_none())
-        .map(str::to_string)
+/// A pod placed on a node whose volumes could not be bound (PreBind):
+/// unbound again, with the scheduler's error.
+pub fn prebind_failed(mut pod: Value, why: &str, ts: &str) -> Value {
+    let mut conditions: Vec<Value> = pod
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    set_condition(
+        &mut conditions,
+        "PodScheduled",
+        "False",
+        "SchedulerError",
+        why,
+        ts,
+        false,
+    );
+    pod["status"]["conditions"] = json!(conditions);
+    pod["status"]["phase"] = json!("Pending");
+    pod
 }
 
 /// Pod conditions omit empty reason/message.
