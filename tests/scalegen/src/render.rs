@@ -12,15 +12,8 @@ pub struct FixtureFile {
     pub text: String,
 }
 
-/// Appends formatted text to a String (which cannot fail).
-macro_rules! w {
-    ($buf:expr, $($arg:tt)*) => {{
-        let _ = write!($buf, $($arg)*);
-    }};
-}
-
 /// A YAML double-quoted scalar (JSON string syntax, which YAML accepts).
-fn q(s: &str) -> String {
+pub(crate) fn q(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -44,7 +37,7 @@ pub const MAX_DOCS_PER_FILE: usize = 500;
 
 /// Multi-document files under one path prefix, rolled over every
 /// [`MAX_DOCS_PER_FILE`] documents (`events-000.yaml`, `events-001.yaml`, ...).
-struct Chunked<'a> {
+pub(crate) struct Chunked<'a> {
     prefix: String,
     files: &'a mut Vec<FixtureFile>,
     buf: String,
@@ -53,7 +46,7 @@ struct Chunked<'a> {
 }
 
 impl<'a> Chunked<'a> {
-    fn new(files: &'a mut Vec<FixtureFile>, prefix: String) -> Self {
+    pub(crate) fn new(files: &'a mut Vec<FixtureFile>, prefix: String) -> Self {
         Self {
             prefix,
             files,
@@ -64,7 +57,7 @@ impl<'a> Chunked<'a> {
     }
 
     /// The buffer to write the next document into.
-    fn doc(&mut self) -> &mut String {
+    pub(crate) fn doc(&mut self) -> &mut String {
         if self.docs == MAX_DOCS_PER_FILE {
             self.flush();
         }

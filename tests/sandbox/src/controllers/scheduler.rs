@@ -163,13 +163,12 @@ impl Usage {
             return;
         }
         self.ready = true;
-        let pods: Vec<Value> = inner
-            .in_namespace(NODES, "")
-            .flat_map(|n| inner.pods_on_node(meta_str(n, "name")))
-            .filter_map(|(ns, name)| inner.get(PODS, &ns, &name).cloned())
-            .collect();
-        for p in &pods {
-            self.set(p);
+        for n in inner.in_namespace(NODES, "") {
+            for (ns, name) in inner.pods_on_node(meta_str(n, "name")) {
+                if let Some(p) = inner.get(PODS, &ns, &name) {
+                    self.set(p);
+                }
+            }
         }
     }
 
@@ -222,8 +221,8 @@ impl Usage {
         self.by_node.get(node).cloned().unwrap_or_default()
     }
 
-    fn existing_anti(&self) -> Vec<ExistingAnti> {
-        self.anti.values().cloned().collect()
+    fn existing_anti(&self) -> impl Iterator<Item = &ExistingAnti> {
+        self.anti.values()
     }
 }
 
@@ -529,7 +528,7 @@ pub fn schedule(inner: &Inner, usage: &mut Usage, mut pod: Value, ts: &str) -> V
         );
         return unschedulable(pod, &msg, ts);
     }
-    let inter = podaffinity::prefilter(inner, &pod, &nodes, &usage.existing_anti());
+    let inter = podaffinity::prefilter(inner, &pod, &nodes, usage.existing_anti());
     let mut failures = Vec::new();
     let mut best: Option<(f64, &NodeView)> = None;
     for n in &nodes {
