@@ -184,61 +184,28 @@ async fn kubectl_exec_errors_read_like_a_real_cluster() {
         return;
     };
     let sb = start(false);
-    let run = kubectl(
-        &sb,
-        bin.clone(),
-        &["-n", "data", "exec", "nope", "--", "true"],
-        None,
-    )
-    .await
-    .failed();
-    assert!(
-        run.stderr
-            .contains("Error from server (NotFound): pods \"nope\" not found"),
-        "{}",
-        run.stderr
-    );
-    let run = kubectl(
-        &sb,
-        bin.clone(),
-        &["-n", "data", "exec", "queued", "--", "true"],
-        None,
-    )
-    .await
-    .failed();
-    assert!(
-        run.stderr
-            .contains("pod queued does not have a host assigned"),
-        "{}",
-        run.stderr
-    );
-    let run = kubectl(
-        &sb,
-        bin.clone(),
-        &["-n", "data", "exec", "crashing", "--", "true"],
-        None,
-    )
-    .await
-    .failed();
-    assert!(
-        run.stderr.contains("container not found (\"app\")"),
-        "{}",
-        run.stderr
-    );
-    let run = kubectl(
-        &sb,
-        bin,
-        &["-n", "data", "exec", "db-0", "-c", "web", "--", "true"],
-        None,
-    )
-    .await
-    .failed();
-    assert!(
-        run.stderr
-            .contains("container web is not valid for pod db-0"),
-        "{}",
-        run.stderr
-    );
+    for (pod, container, expected) in [
+        (
+            "nope",
+            None,
+            "Error from server (NotFound): pods \"nope\" not found",
+        ),
+        ("queued", None, "pod queued does not have a host assigned"),
+        ("crashing", None, "container not found (\"app\")"),
+        (
+            "db-0",
+            Some("web"),
+            "container web is not valid for pod db-0",
+        ),
+    ] {
+        let mut args = vec!["-n", "data", "exec", pod];
+        if let Some(c) = container {
+            args.extend(["-c", c]);
+        }
+        args.extend(["--", "true"]);
+        let run = kubectl(&sb, bin.clone(), &args, None).await.failed();
+        assert!(run.stderr.contains(expected), "{pod}: {}", run.stderr);
+    }
 }
 
 #[tokio::test]

@@ -48,6 +48,15 @@ async fn create(c: &kube::Client, path: &str, body: Value) {
     assert_eq!(r.code, 201, "POST {path}: {}", r.text);
 }
 
+/// Polls until `path` answers 404 (the controllers delete asynchronously).
+async fn wait_gone(c: &kube::Client, path: &str) {
+    let start = std::time::Instant::now();
+    while send(c, "GET", path, None, None).await.code != 404 {
+        assert!(start.elapsed().as_secs() < 10, "{path} stayed");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 fn bound(p: &Value) -> bool {
     p["status"]["phase"] == "Bound"
 }
@@ -136,12 +145,7 @@ async fn claims_are_provisioned_from_their_class() {
     // Deleting a claim deletes its volume (reclaim policy Delete).
     let r = send(&c, "DELETE", &format!("{CLAIMS}/data"), None, None).await;
     assert_eq!(r.code, 200, "{}", r.text);
-    let path = format!("/api/v1/persistentvolumes/{pv_name}");
-    let start = std::time::Instant::now();
-    while send(&c, "GET", &path, None, None).await.code != 404 {
-        assert!(start.elapsed().as_secs() < 10, "the PV stayed");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    wait_gone(&c, &format!("/api/v1/persistentvolumes/{pv_name}")).await;
 }
 
 #[tokio::test]
@@ -281,12 +285,7 @@ async fn snapshots_become_ready_after_the_class_delay_and_restore() {
     // Deleting the snapshot deletes its content (deletionPolicy Delete).
     let r = send(&c, "DELETE", &format!("{SNAPS}/nightly"), None, None).await;
     assert_eq!(r.code, 200, "{}", r.text);
-    let path = format!("{CONTENTS}/{content_name}");
-    let start = std::time::Instant::now();
-    while send(&c, "GET", &path, None, None).await.code != 404 {
-        assert!(start.elapsed().as_secs() < 10, "the content stayed");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    wait_gone(&c, &format!("{CONTENTS}/{content_name}")).await;
 
     // An instant class: ready at once.
     create(&c, SNAPS, snapshot("now", "db-data", Some("instant"))).await;
@@ -397,7 +396,13 @@ async fn statefulset_claims_are_provisioned_and_snapshottable() {
             "volumeClaimTemplates": [{"metadata": {"name": "data"},
                 "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "2Gi"}}}}]}});
     create(&c, "/apis/apps/v1/namespaces/app/statefulsets", sts).await;
-    wait_for(&c, "/api/v1/namespaces/app/pods/db-1", ready).await;
+    // OrderedReady: db-1 appears once db-0 runs.
+    wait_for(
+        &c,
+        "/api/v1/namespaces/app/pods?labelSelector=app%3Ddb",
+        |l| items(l).len() == 2 && items(l).iter().all(ready),
+    )
+    .await;
     for i in 0..2 {
         let pvc = get_json(&c, &format!("{CLAIMS}/data-db-{i}")).await;
         assert!(bound(&pvc));

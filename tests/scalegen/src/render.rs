@@ -186,32 +186,7 @@ status:
     ephemeral-storage: 104845292Ki
     memory: {mem}Mi
     pods: "{apods}"
-  conditions:
-  - type: MemoryPressure
-    status: "False"
-    lastHeartbeatTime: now-30s
-    lastTransitionTime: now-{age}h
-    reason: KubeletHasSufficientMemory
-    message: kubelet has sufficient memory available
-  - type: DiskPressure
-    status: "False"
-    lastHeartbeatTime: now-30s
-    lastTransitionTime: now-{age}h
-    reason: KubeletHasNoDiskPressure
-    message: kubelet has no disk pressure
-  - type: PIDPressure
-    status: "False"
-    lastHeartbeatTime: now-30s
-    lastTransitionTime: now-{age}h
-    reason: KubeletHasSufficientPID
-    message: kubelet has sufficient PID available
-  - type: Ready
-    status: "True"
-    lastHeartbeatTime: now-30s
-    lastTransitionTime: now-{age}h
-    reason: KubeletReady
-    message: kubelet is posting ready status
-  daemonEndpoints:
+{conditions}  daemonEndpoints:
     kubeletEndpoint:
       Port: 10250
   nodeInfo:
@@ -239,7 +214,46 @@ status:
         cores = n.cores,
         mem = n.memory_mi,
         mid = n.uid.replace('-', ""),
+        conditions = node_conditions(&format!("{}h", n.age_days * 24)),
     );
+}
+
+/// A healthy node's four conditions (at `status:` indent), all true since
+/// `since` ago (`72h`, `30d`).
+pub(crate) fn node_conditions(since: &str) -> String {
+    let mut b = String::from("  conditions:\n");
+    for (kind, status, reason, message) in [
+        (
+            "MemoryPressure",
+            "False",
+            "KubeletHasSufficientMemory",
+            "kubelet has sufficient memory available",
+        ),
+        (
+            "DiskPressure",
+            "False",
+            "KubeletHasNoDiskPressure",
+            "kubelet has no disk pressure",
+        ),
+        (
+            "PIDPressure",
+            "False",
+            "KubeletHasSufficientPID",
+            "kubelet has sufficient PID available",
+        ),
+        (
+            "Ready",
+            "True",
+            "KubeletReady",
+            "kubelet is posting ready status",
+        ),
+    ] {
+        w!(
+            b,
+            "  - type: {kind}\n    status: \"{status}\"\n    lastHeartbeatTime: now-30s\n    lastTransitionTime: now-{since}\n    reason: {reason}\n    message: {message}\n"
+        );
+    }
+    b
 }
 
 fn render_config(ns: &Namespace, out: &mut Chunked) {
@@ -355,7 +369,7 @@ fn pod_spec(d: &Deployment) -> String {
     b
 }
 
-fn indent(text: &str, by: &str) -> String {
+pub(crate) fn indent(text: &str, by: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
     for line in text.lines() {
         out.push_str(by);

@@ -573,29 +573,18 @@ pub fn schedule(inner: &Inner, usage: &mut Usage, mut pod: Value, ts: &str) -> V
     pod
 }
 
-fn unschedulable(mut pod: Value, msg: &str, ts: &str) -> Value {
-    let mut conditions: Vec<Value> = pod
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    set_condition(
-        &mut conditions,
-        "PodScheduled",
-        "False",
-        "Unschedulable",
-        msg,
-        ts,
-        false,
-    );
-    pod["status"]["conditions"] = json!(conditions);
-    pod["status"]["phase"] = json!("Pending");
-    pod
+fn unschedulable(pod: Value, msg: &str, ts: &str) -> Value {
+    not_scheduled(pod, "Unschedulable", msg, ts)
 }
 
 /// A pod placed on a node whose volumes could not be bound (PreBind):
 /// unbound again, with the scheduler's error.
-pub fn prebind_failed(mut pod: Value, why: &str, ts: &str) -> Value {
+pub fn prebind_failed(pod: Value, why: &str, ts: &str) -> Value {
+    not_scheduled(pod, "SchedulerError", why, ts)
+}
+
+/// Pending with `PodScheduled=False` for `reason`.
+fn not_scheduled(mut pod: Value, reason: &str, msg: &str, ts: &str) -> Value {
     let mut conditions: Vec<Value> = pod
         .pointer("/status/conditions")
         .and_then(Value::as_array)
@@ -605,8 +594,8 @@ pub fn prebind_failed(mut pod: Value, why: &str, ts: &str) -> Value {
         &mut conditions,
         "PodScheduled",
         "False",
-        "SchedulerError",
-        why,
+        reason,
+        msg,
         ts,
         false,
     );

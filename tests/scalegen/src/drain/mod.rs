@@ -531,7 +531,9 @@ mod tests {
         }
         let mut kinds: HashMap<String, usize> = HashMap::new();
         for d in &docs {
-            *kinds.entry(d["kind"].as_str().unwrap_or("?").to_string()).or_default() += 1;
+            *kinds
+                .entry(d["kind"].as_str().unwrap_or("?").to_string())
+                .or_default() += 1;
         }
         let counts = c.counts();
         assert_eq!(kinds["Pod"], counts.pods);
@@ -548,8 +550,15 @@ mod tests {
             .collect();
         let node_names: HashSet<&str> = c.nodes.iter().map(|n| n.name.as_str()).collect();
         for d in docs.iter().filter(|d| d["kind"] == "Pod") {
-            for r in d["metadata"]["ownerReferences"].as_array().into_iter().flatten() {
-                assert_eq!(uids.get(r["uid"].as_str().unwrap_or("")), r["kind"].as_str().as_ref());
+            for r in d["metadata"]["ownerReferences"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                assert_eq!(
+                    uids.get(r["uid"].as_str().unwrap_or("")),
+                    r["kind"].as_str().as_ref()
+                );
             }
             let node = d["spec"]["nodeName"].as_str().expect("every pod placed");
             assert!(node_names.contains(node));

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use super::{
     App, Budget, Cluster, GPUS_PER_NODE, Kind, NODE_CPU_M, NODE_MEM_MI, NODE_PODS, Node, Pod,
 };
-use crate::render::{Chunked, FixtureFile, q};
+use crate::render::{Chunked, FixtureFile, indent, node_conditions, q};
 
 /// Every fixture file: cluster-scoped objects first, then per namespace.
 pub fn render(c: &Cluster) -> Vec<FixtureFile> {
@@ -101,13 +101,13 @@ fn render_node(b: &mut String, n: &Node) {
     };
     w!(
         b,
-        "status:\n  addresses:\n  - address: {ip}\n    type: InternalIP\n  - address: {name}\n    type: Hostname\n  allocatable:\n    cpu: {cpu}m\n    ephemeral-storage: \"95491281146\"\n    memory: {mem}Mi\n{gpu}    pods: \"{pods}\"\n  capacity:\n    cpu: \"16\"\n    ephemeral-storage: 104845292Ki\n    memory: 64Gi\n{gpu}    pods: \"{pods}\"\n  conditions:\n  - type: MemoryPressure\n    status: \"False\"\n    lastHeartbeatTime: now-30s\n    lastTransitionTime: now-{age}d\n    reason: KubeletHasSufficientMemory\n    message: kubelet has sufficient memory available\n  - type: DiskPressure\n    status: \"False\"\n    lastHeartbeatTime: now-30s\n    lastTransitionTime: now-{age}d\n    reason: KubeletHasNoDiskPressure\n    message: kubelet has no disk pressure\n  - type: PIDPressure\n    status: \"False\"\n    lastHeartbeatTime: now-30s\n    lastTransitionTime: now-{age}d\n    reason: KubeletHasSufficientPID\n    message: kubelet has sufficient PID available\n  - type: Ready\n    status: \"True\"\n    lastHeartbeatTime: now-30s\n    lastTransitionTime: now-{age}d\n    reason: KubeletReady\n    message: kubelet is posting ready status\n  nodeInfo:\n    architecture: amd64\n    containerRuntimeVersion: containerd://2.0.5\n    kernelVersion: 6.8.0-1029-aws\n    kubeletVersion: v1.33.2\n    operatingSystem: linux\n    osImage: Ubuntu 24.04.2 LTS\n",
+        "status:\n  addresses:\n  - address: {ip}\n    type: InternalIP\n  - address: {name}\n    type: Hostname\n  allocatable:\n    cpu: {cpu}m\n    ephemeral-storage: \"95491281146\"\n    memory: {mem}Mi\n{gpu}    pods: \"{pods}\"\n  capacity:\n    cpu: \"16\"\n    ephemeral-storage: 104845292Ki\n    memory: 64Gi\n{gpu}    pods: \"{pods}\"\n{conditions}  nodeInfo:\n    architecture: amd64\n    containerRuntimeVersion: containerd://2.0.5\n    kernelVersion: 6.8.0-1029-aws\n    kubeletVersion: v1.33.2\n    operatingSystem: linux\n    osImage: Ubuntu 24.04.2 LTS\n",
         ip = n.ip,
         name = n.name,
         cpu = NODE_CPU_M,
         mem = NODE_MEM_MI,
         pods = NODE_PODS,
-        age = n.age_days,
+        conditions = node_conditions(&format!("{}d", n.age_days)),
     );
 }
 
@@ -159,10 +159,6 @@ fn pod_spec(a: &App) -> String {
     }
     b.push_str("dnsPolicy: ClusterFirst\nrestartPolicy: Always\nschedulerName: default-scheduler\nserviceAccountName: default\nterminationGracePeriodSeconds: 30\n");
     b
-}
-
-fn indent(text: &str, by: &str) -> String {
-    text.lines().map(|l| format!("{by}{l}\n")).collect()
 }
 
 fn labels(a: &App, indent_by: &str) -> String {
