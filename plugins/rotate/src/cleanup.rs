@@ -1,5 +1,5 @@
 //! Which versions of a rotated Secret `cleanup` deletes and which it keeps, and why: the
-//! newest stays, anything still referenced stays, GitOps-owned Secrets stay, and with
+//! current one stays, anything still referenced stays, GitOps-owned Secrets stay, and with
 //! `--older-than` versions superseded too recently stay. Pure: decided on plain values.
 
 use std::collections::BTreeMap;
@@ -36,28 +36,38 @@ pub struct Decision {
     /// What still references it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub referenced_by: Vec<Holder>,
-    /// When a newer version was created.
+    /// When it stopped being current: a newer version's creation, or for an abandoned
+    /// attempt (newer than the current version, rolled back) its own creation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub superseded_at: Option<Timestamp>,
 }
 
-/// Decide for every version (sorted by version number).
+/// Decide for every version (sorted by version number). `current` is the version the
+/// consumers use (see `plan::current_version`).
 pub fn decide(
     versions: &[Version],
+    current: &str,
     holders: &BTreeMap<String, Vec<Holder>>,
     older_than: Option<Duration>,
     now: Timestamp,
 ) -> Vec<Decision> {
     let mut sorted: Vec<&Version> = versions.iter().collect();
     sorted.sort_by_key(|v| (v.version, v.created));
-    let newest = sorted.last().map(|v| v.name.clone());
+    let current_number = versions
+        .iter()
+        .find(|v| v.name == current)
+        .map_or(0, |v| v.version);
     let mut out = Vec::new();
     for (i, v) in sorted.iter().enumerate() {
-        let superseded_at = sorted[i + 1..].iter().filter_map(|n| n.created).min();
+        let superseded_at = if v.version > current_number {
+            v.created
+        } else {
+            sorted[i + 1..].iter().filter_map(|n| n.created).min()
+        };
         let referenced_by = holders.get(&v.name).cloned().unwrap_or_default();
         let mut reasons = Vec::new();
-        if Some(&v.name) == newest.as_ref() {
-            reasons.push("the newest version".to_string());
+        if v.name == current {
+            reasons.push("the current version".to_string());
         }
         if !referenced_by.is_empty() {
             let first: Vec<String> = referenced_by
@@ -153,13 +163,19 @@ mod tests {
             "db-bbb".to_string(),
             vec![Holder {
                 object: ObjectRef::new("ReplicaSet", "ns", "api-1"),
-                why: "kept for rollback (revision 1)".into(),
+                why: "kept for rollback, revision 1".into(),
             }],
         )]);
         let now: Timestamp = "2025-01-10T18:00:00Z"
             .parse()
             .unwrap_or_else(|e| panic!("{e}"));
-        let d = decide(&versions, &holders, Some(Duration::from_secs(86400)), now);
+        let d = decide(
+            &versions,
+            "db-ddd",
+            &holders,
+            Some(Duration::from_secs(86400)),
+            now,
+        );
         let actions: Vec<(&str, Action)> = d.iter().map(|x| (x.name.as_str(), x.action)).collect();
         assert_eq!(
             actions,
@@ -174,7 +190,7 @@ mod tests {
         assert!(d[0].reasons[0].contains("managed by Helm release"));
         assert_eq!(
             d[2].reasons[0],
-            "referenced by replicaset/ns/api-1 (kept for rollback (revision 1))"
+            "referenced by replicaset/ns/api-1 (kept for rollback, revision 1)"
         );
         assert!(
             d[2].reasons[1].starts_with("superseded 18h ago"),
@@ -182,17 +198,21 @@ mod tests {
             d[2].reasons
         );
         assert!(
-            d[3].reasons[0].starts_with("superseded 6h ago, less than --older-than 24h"),
+            d[3].reasons[0].starts_with("superseded 6h ago, less than --older-than 1d"),
             "{:?}",
             d[3].reasons
         );
-        assert_eq!(d[4].reasons, ["the newest version"]);
+        assert_eq!(d[4].reasons, ["the current version"]);
         assert_eq!(
             d[1].superseded_at.map(|t| t.to_string()).as_deref(),
             Some("2025-01-03T00:00:00Z")
         );
         // Without --older-than, the recently superseded one goes too.
-        let d = decide(&versions, &holders, None, now);
+        let d = decide(&versions, "db-ddd", &holders, None, now);
         assert_eq!(d[3].action, Action::Delete);
+        // A rolled-back attempt newer than the current version is not kept for being new.
+        let d = decide(&versions, "db-ccc", &holders, None, now);
+        assert_eq!((d[3].action, d[4].action), (Action::Keep, Action::Delete));
+        assert_eq!(d[4].superseded_at, versions[4].created);
     }
 }

@@ -189,6 +189,11 @@ pub async fn execute(
         if writer.dry_run().is_dry() || !step.waits_for_rollout {
             continue;
         }
+        say(&format!(
+            "waiting for {} to roll out (timeout {})",
+            step.consumer,
+            health::human(opts.timeout)
+        ));
         let new_name = plan.secret.name.clone();
         let new_pod: NewPod = Arc::new(move |pod: &Pod| uses_secret(pod, &new_name));
         let verdict = health::wait(

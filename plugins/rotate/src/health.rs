@@ -246,7 +246,9 @@ fn erase<K>(w: Waited<K>) -> Waited<()> {
 /// `5m`, `90s`: a timeout for messages.
 pub fn human(d: Duration) -> String {
     let s = d.as_secs();
-    if s >= 3600 && s % 3600 == 0 {
+    if s >= 86400 && s % 86400 == 0 {
+        format!("{}d", s / 86400)
+    } else if s >= 3600 && s % 3600 == 0 {
         format!("{}h", s / 3600)
     } else if s >= 60 && s % 60 == 0 {
         format!("{}m", s / 60)
@@ -303,6 +305,7 @@ mod tests {
         );
         assert_eq!(human(Duration::from_secs(300)), "5m");
         assert_eq!(human(Duration::from_secs(90)), "90s");
-        assert_eq!(human(Duration::from_secs(86400)), "24h");
+        assert_eq!(human(Duration::from_secs(7200)), "2h");
+        assert_eq!(human(Duration::from_secs(86400)), "1d");
     }
 }

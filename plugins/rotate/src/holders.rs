@@ -36,7 +36,7 @@ fn revision(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -
     meta.annotations
         .as_ref()
         .and_then(|a| a.get("deployment.kubernetes.io/revision"))
-        .map(|r| format!(" (revision {r})"))
+        .map(|r| format!(", revision {r}"))
         .unwrap_or_default()
 }
 
@@ -84,7 +84,11 @@ pub fn secret_holders(w: &Workloads) -> BTreeMap<String, Vec<Holder>> {
         };
         let replicas = rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0);
         let why = if replicas > 0 {
-            format!("{replicas} replicas{}", revision(&rs.metadata))
+            format!(
+                "{replicas} replica{}{}",
+                if replicas == 1 { "" } else { "s" },
+                revision(&rs.metadata)
+            )
         } else {
             format!("kept for rollback{}", revision(&rs.metadata))
         };
@@ -100,7 +104,7 @@ pub fn secret_holders(w: &Workloads) -> BTreeMap<String, Vec<Holder>> {
             .and_then(|d| d.0.pointer("/spec/template/spec"))
             .and_then(|s| serde_json::from_value::<PodSpec>(s.clone()).ok());
         let Some(spec) = spec else { continue };
-        let why = format!("kept for rollback (revision {})", cr.revision);
+        let why = format!("kept for rollback, revision {}", cr.revision);
         for name in secret_names(&spec) {
             add(name, ObjectRef::of(cr), why.clone());
         }
@@ -163,11 +167,11 @@ mod tests {
         };
         assert_eq!(
             show("db"),
-            ["replicaset/ns/api-1 kept for rollback (revision 1)"]
+            ["replicaset/ns/api-1 kept for rollback, revision 1"]
         );
         assert_eq!(
             show("db-2"),
-            ["controllerrevision/ns/cache-abc kept for rollback (revision 4)"]
+            ["controllerrevision/ns/cache-abc kept for rollback, revision 4"]
         );
         assert_eq!(
             show("db-3"),

@@ -69,6 +69,14 @@ pub struct Step {
     pub selector: Option<String>,
 }
 
+impl Step {
+    /// The versions this step moves away from, each once: `db, db-2f1c`.
+    pub fn from_names(&self) -> String {
+        let names: BTreeSet<&str> = self.repoints.iter().map(|r| r.from.as_str()).collect();
+        names.into_iter().collect::<Vec<_>>().join(", ")
+    }
+}
+
 /// A consumer left on its version, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

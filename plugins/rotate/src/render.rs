@@ -416,23 +416,22 @@ pub fn status(
         }
         out.write_all(t.render(p).as_bytes())?;
     }
-    let stale = r.usage.pods.iter().filter(|p| p.stale).count();
+    let stale: Vec<&crate::status::PodUse> = r.usage.pods.iter().filter(|p| p.stale).collect();
     writeln!(out)?;
+    let hint = match stale.first().and_then(|p| p.versions.first()) {
+        Some(v) => format!(
+            ", {} started before their data changed (restart them: `kubectl rotate restart --secret {v} -n {}`)",
+            stale.len(),
+            r.namespace
+        ),
+        None => String::new(),
+    };
     writeln!(
         out,
-        "{} version(s); current: {}; {} pod(s) use a version{}",
+        "{} version(s); current: {}; {} pod(s) use a version{hint}",
         r.usage.versions.len(),
         r.usage.current.as_deref().unwrap_or("none"),
         r.usage.pods.len(),
-        if stale > 0 {
-            format!(
-                ", {stale} started before their data changed (restart them: `kubectl rotate restart --secret {} -n {}`)",
-                r.usage.current.as_deref().unwrap_or(&r.base_name),
-                r.namespace
-            )
-        } else {
-            String::new()
-        }
     )?;
     for s in &r.skipped {
         writeln!(

@@ -1,6 +1,7 @@
 //! `kubectl rotate cleanup`: delete superseded versions nothing references, keep the rest
 //! and say why; confirmation on a terminal, `--yes` otherwise, `--dry-run` to look first.
 
+use std::collections::BTreeSet;
 use std::time::Instant;
 
 use common::cli::Connection;
@@ -14,9 +15,10 @@ use super::secret::elapsed_ms;
 use crate::args::CleanupArgs;
 use crate::cleanup::{self, Action};
 use crate::collect::{self, Scope, Want};
+use crate::consumers::{self, RefKind};
 use crate::report::CleanupReport;
 use crate::snapshot::Version;
-use crate::{holders, render};
+use crate::{holders, plan, render};
 
 /// Run `rotate cleanup`.
 pub async fn run(
@@ -56,7 +58,18 @@ pub async fn run(
     collect::require_complete(&w, &format!("clean up {}", a.name))?;
     let versions: Vec<Version> = family.secrets.iter().map(Version::of).collect();
     let holders = holders::secret_holders(&w);
-    let decisions = cleanup::decide(&versions, &holders, a.older_than, jiff::Timestamp::now());
+    let names: BTreeSet<String> = versions.iter().map(|v| v.name.clone()).collect();
+    let consumers = consumers::referencing(&consumers::find_all(&w), RefKind::Secret, &ns, &names);
+    let current = plan::current_version(&versions, &consumers)
+        .map(|v| v.name.clone())
+        .unwrap_or_default();
+    let decisions = cleanup::decide(
+        &versions,
+        &current,
+        &holders,
+        a.older_than,
+        jiff::Timestamp::now(),
+    );
     let doomed: Vec<&cleanup::Decision> = decisions
         .iter()
         .filter(|d| d.action == Action::Delete)
