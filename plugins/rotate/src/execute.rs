@@ -243,6 +243,10 @@ pub async fn execute(
         }
     }
 
+    // Under a server dry run the new Secret was not stored: there is nothing to annotate.
+    if writer.dry_run() == DryRun::Server && !plan.secret.exists {
+        return Ok(exec);
+    }
     let finished = jiff::Timestamp::now();
     let record = record_value(plan, result_word(exec.outcome), started, Some(finished));
     let body = json!({"metadata": {"annotations": {ANNOTATION_ROTATION: record.to_string()}}});
