@@ -4,6 +4,7 @@
 pub mod model;
 pub mod render;
 pub mod rng;
+pub mod tls;
 
 use std::fs;
 use std::path::Path;
@@ -59,6 +60,7 @@ pub fn summary(cfg: &Config, cluster: &Cluster) -> serde_json::Value {
         "pvcs": c.pvcs,
         "pdbs": c.pdbs,
         "hpas": c.hpas,
+        "tls_secrets": cfg.tls_secrets,
         "per_namespace": namespaces,
     })
 }
@@ -68,7 +70,9 @@ pub fn summary(cfg: &Config, cluster: &Cluster) -> serde_json::Value {
 pub fn write(cfg: &Config, out: &Path) -> Result<Counts> {
     prepare_dir(out)?;
     let cluster = plan(cfg);
-    let files = render(&cluster);
+    let mut files = render(&cluster);
+    let names: Vec<String> = cluster.namespaces.iter().map(|n| n.name.clone()).collect();
+    files.extend(tls::render(cfg.seed, cfg.tls_secrets, &names)?);
     for f in &files {
         let path = out.join(&f.path);
         if let Some(parent) = path.parent() {
@@ -133,6 +137,7 @@ mod tests {
             deployments: None,
             events: Some(1500),
             single_namespace: None,
+            tls_secrets: 0,
         }
     }
 
@@ -272,6 +277,7 @@ mod tests {
             deployments: Some(500),
             events: Some(5000),
             single_namespace: Some("triage-scale".into()),
+            tls_secrets: 0,
             ..Config::default()
         };
         let cluster = plan(&cfg);
