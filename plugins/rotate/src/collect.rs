@@ -207,6 +207,34 @@ pub async fn family(conn: &Connection, namespace: &str, name: &str) -> common::R
     Ok(Family { base, secrets })
 }
 
+/// The family of `name` and the namespace's workloads, read together (interruptible by
+/// Ctrl-C); a usage error (exit 2) when neither `name` nor any version of it exists.
+pub async fn family_and_workloads(
+    conn: &Connection,
+    session: &common::run::Session,
+    name: &str,
+    want: Want,
+) -> common::Result<(Family, Workloads)> {
+    let ns = conn.namespace.as_str();
+    let scope = Scope {
+        conn,
+        all_namespaces: false,
+    };
+    let (family, w) = session
+        .interruptible(async {
+            let (f, w) = tokio::join!(family(conn, ns, name), workloads(scope, want));
+            Ok((f?, w?))
+        })
+        .await?;
+    if family.secrets.is_empty() {
+        return Err(
+            Error::usage(format!("secret \"{name}\" not found in namespace \"{ns}\""))
+                .with_hint(format!("kubectl get secrets -n {ns}")),
+        );
+    }
+    Ok((family, w))
+}
+
 /// Secrets page by page (values included), so `certs -A` over thousands of Secrets keeps
 /// only one page in memory.
 pub fn secret_pages(

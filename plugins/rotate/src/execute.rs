@@ -166,15 +166,7 @@ pub async fn execute(
                 Some("interrupted before repointing ".to_string() + &step.consumer.to_string());
             break;
         }
-        let how = format!(
-            "repoint {} → {}",
-            step.repoints
-                .iter()
-                .map(|r| r.from.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            plan.secret.name
-        );
+        let how = format!("repoint {} → {}", step.from_names(), plan.secret.name);
         if let Err(e) = patch(client, writer, step, step.patch.clone(), &how).await {
             exec.outcome = Outcome::RolledBack;
             exec.cause = Some(format!("{} could not be repointed: {e}", step.consumer));
@@ -292,15 +284,7 @@ async fn rollback(
     ));
     let mut pointed_back = Vec::new();
     for step in applied.iter().rev() {
-        let how = format!(
-            "roll back {} → {}",
-            plan.secret.name,
-            step.repoints
-                .iter()
-                .map(|r| r.from.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        let how = format!("roll back {} → {}", plan.secret.name, step.from_names());
         match patch(client, writer, step, step.rollback.clone(), &how).await {
             Ok(()) => {
                 say(&format!("pointed {} back", step.consumer));
@@ -406,7 +390,7 @@ async fn force_statefulset_pods(
     }
 }
 
-/// Send one step's JSON patch to its consumer's API.
+/// Send one step's JSON patch (its guards are in the operations) to its consumer.
 async fn patch(
     client: &Client,
     writer: &Writer,
@@ -414,74 +398,67 @@ async fn patch(
     ops: Vec<Value>,
     how: &str,
 ) -> common::Result<()> {
-    let ns = step.consumer.namespace.as_str();
-    let name = step.consumer.name.as_str();
-    let body = PatchBody::Json(ops);
-    let none = Guard::none();
-    match step.kind {
-        ConsumerKind::Deployment => writer
-            .patch(
-                &Target::<Deployment>::namespaced(client, ns),
-                name,
-                body,
-                none,
-                how,
-            )
+    patch_consumer(
+        client,
+        writer,
+        step.kind,
+        &step.consumer,
+        PatchBody::Json(ops),
+        Guard::none(),
+        how,
+    )
+    .await
+}
+
+/// Patch a consumer through the API of its kind. Jobs and Pods are immutable where it
+/// matters, so they are never patched.
+pub async fn patch_consumer(
+    client: &Client,
+    writer: &Writer,
+    kind: ConsumerKind,
+    object: &ObjectRef,
+    body: PatchBody,
+    guard: Guard,
+    how: &str,
+) -> common::Result<()> {
+    async fn send<K>(
+        client: &Client,
+        writer: &Writer,
+        object: &ObjectRef,
+        body: PatchBody,
+        guard: Guard,
+        how: &str,
+    ) -> common::Result<()>
+    where
+        K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + serde::Serialize
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let target = Target::<K>::namespaced(client, &object.namespace);
+        writer
+            .patch(&target, &object.name, body, guard, how)
             .await
-            .map(drop),
-        ConsumerKind::StatefulSet => writer
-            .patch(
-                &Target::<StatefulSet>::namespaced(client, ns),
-                name,
-                body,
-                none,
-                how,
-            )
-            .await
-            .map(drop),
-        ConsumerKind::DaemonSet => writer
-            .patch(
-                &Target::<DaemonSet>::namespaced(client, ns),
-                name,
-                body,
-                none,
-                how,
-            )
-            .await
-            .map(drop),
-        ConsumerKind::CronJob => writer
-            .patch(
-                &Target::<CronJob>::namespaced(client, ns),
-                name,
-                body,
-                none,
-                how,
-            )
-            .await
-            .map(drop),
-        ConsumerKind::ServiceAccount => writer
-            .patch(
-                &Target::<ServiceAccount>::namespaced(client, ns),
-                name,
-                body,
-                none,
-                how,
-            )
-            .await
-            .map(drop),
-        ConsumerKind::Ingress => writer
-            .patch(
-                &Target::<Ingress>::namespaced(client, ns),
-                name,
-                body,
-                none,
-                how,
-            )
-            .await
-            .map(drop),
+            .map(drop)
+    }
+    match kind {
+        ConsumerKind::Deployment => {
+            send::<Deployment>(client, writer, object, body, guard, how).await
+        }
+        ConsumerKind::StatefulSet => {
+            send::<StatefulSet>(client, writer, object, body, guard, how).await
+        }
+        ConsumerKind::DaemonSet => {
+            send::<DaemonSet>(client, writer, object, body, guard, how).await
+        }
+        ConsumerKind::CronJob => send::<CronJob>(client, writer, object, body, guard, how).await,
+        ConsumerKind::ServiceAccount => {
+            send::<ServiceAccount>(client, writer, object, body, guard, how).await
+        }
+        ConsumerKind::Ingress => send::<Ingress>(client, writer, object, body, guard, how).await,
         ConsumerKind::Job | ConsumerKind::Pod => Err(common::Error::other(format!(
-            "{} cannot be patched",
-            step.consumer
+            "{object} cannot be patched in place"
         ))),
     }
 }

@@ -246,11 +246,11 @@ fn erase<K>(w: Waited<K>) -> Waited<()> {
 /// `5m`, `90s`: a timeout for messages.
 pub fn human(d: Duration) -> String {
     let s = d.as_secs();
-    if s >= 86400 && s % 86400 == 0 {
+    if s >= 86400 && s.is_multiple_of(86400) {
         format!("{}d", s / 86400)
-    } else if s >= 3600 && s % 3600 == 0 {
+    } else if s >= 3600 && s.is_multiple_of(3600) {
         format!("{}h", s / 3600)
-    } else if s >= 60 && s % 60 == 0 {
+    } else if s >= 60 && s.is_multiple_of(60) {
         format!("{}m", s / 60)
     } else {
         format!("{s}s")

@@ -597,7 +597,7 @@ mod tests {
         let mid_issuer = Issuer::new(mid_params, &mid_key);
         let leaf_pem = leaf("www.example.test", &pair(), &mid_issuer);
         let (leaf, mid, root) = (cert_of(&leaf_pem), cert_of(&mid_pem), cert_of(&root_pem));
-        assert_eq!(chain_order(&[leaf.clone()]), ChainOrder::Single);
+        assert_eq!(chain_order(std::slice::from_ref(&leaf)), ChainOrder::Single);
         assert_eq!(
             chain_order(&[leaf.clone(), mid.clone(), root.clone()]),
             ChainOrder::Ok

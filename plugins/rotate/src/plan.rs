@@ -288,12 +288,22 @@ pub fn build(input: &Input<'_>) -> common::Result<Plan> {
                 path: r.pointer.clone(),
             });
         }
+        if c.on_delete {
+            warnings.push(Warning {
+                object: c.object.clone(),
+                message: format!(
+                    "{} uses the OnDelete update strategy: its pods use the new version only once they are deleted; nothing is waited for",
+                    c.object
+                ),
+                source_change: None,
+            });
+        }
         steps.push(Step {
             consumer: c.object.clone(),
             repoints,
             patch,
             rollback,
-            waits_for_rollout: c.kind.rolls_out(),
+            waits_for_rollout: c.kind.rolls_out() && !c.on_delete,
             kind: c.kind,
             selector: c.selector.clone(),
         });
@@ -406,6 +416,7 @@ mod tests {
             controller: None,
             uid: format!("uid-{name}"),
             selector: Some(format!("app={name}")),
+            on_delete: false,
         }
     }
 

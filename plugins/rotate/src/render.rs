@@ -40,7 +40,7 @@ fn outcome_text(r: &RotationReport) -> (String, Style) {
             Style::Info,
         ),
         Outcome::Validated => (
-            format!("server dry run: the server accepted every write; nothing was stored"),
+            "server dry run: the server accepted every write; nothing was stored".to_string(),
             Style::Info,
         ),
         Outcome::Invalid => (

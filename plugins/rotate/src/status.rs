@@ -246,6 +246,7 @@ mod tests {
             controller: None,
             uid: String::new(),
             selector: None,
+            on_delete: false,
         };
         let map = usage(&versions, &[consumer], &pods);
         assert_eq!(map.current.as_deref(), Some("db-2"));

@@ -298,6 +298,7 @@ mod tests {
             controller: None,
             uid: String::new(),
             selector: None,
+            on_delete: false,
         }
     }
 

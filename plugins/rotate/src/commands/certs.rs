@@ -11,7 +11,6 @@ use common::run::Session;
 use common::{Exit, ObjectRef};
 use futures::StreamExt;
 
-use super::secret::elapsed_ms;
 use crate::args::CertsArgs;
 use crate::certs::{self, Thresholds};
 use crate::collect::{self, Scope, Want};
@@ -114,10 +113,7 @@ pub async fn run(
         certificates: entries,
         unreadable,
         skipped: w.skipped.clone(),
-        stats: crate::report::Stats {
-            requests: conn.requests.get(),
-            duration_ms: elapsed_ms(started),
-        },
+        stats: super::stats(conn, started),
     };
     render::certs(
         &mut std::io::stdout().lock(),
@@ -125,9 +121,7 @@ pub async fn run(
         &report,
         &out.painter(),
     )?;
-    if out.show_stats() {
-        eprintln!("{} in {} ms", conn.stats_line(), report.stats.duration_ms);
-    }
+    super::print_stats(out, conn, &report.stats);
     Ok(if failing {
         Exit::NotFine
     } else if partial {

@@ -4,17 +4,16 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
+use common::Exit;
 use common::cli::Connection;
 use common::output::OutputArgs;
 use common::run::Session;
 use common::write::{Guard, Target, Writer, is_not_found_error};
-use common::{Error, Exit};
 use k8s_openapi::api::core::v1::Secret;
 
-use super::secret::elapsed_ms;
 use crate::args::CleanupArgs;
 use crate::cleanup::{self, Action};
-use crate::collect::{self, Scope, Want};
+use crate::collect::{self, Want};
 use crate::consumers::{self, RefKind};
 use crate::report::CleanupReport;
 use crate::snapshot::Version;
@@ -29,32 +28,16 @@ pub async fn run(
 ) -> common::Result<Exit> {
     let started = Instant::now();
     let ns = conn.namespace.clone();
-    let scope = Scope {
+    let (family, w) = collect::family_and_workloads(
         conn,
-        all_namespaces: false,
-    };
-    let (family, w) = session
-        .interruptible(async {
-            let (f, w) = tokio::join!(
-                collect::family(conn, &ns, &a.name),
-                collect::workloads(
-                    scope,
-                    Want {
-                        pods: true,
-                        history: true
-                    }
-                )
-            );
-            Ok((f?, w?))
-        })
-        .await?;
-    if family.secrets.is_empty() {
-        return Err(Error::usage(format!(
-            "secret \"{}\" not found in namespace \"{ns}\"",
-            a.name
-        ))
-        .with_hint(format!("kubectl get secrets -n {ns}")));
-    }
+        session,
+        &a.name,
+        Want {
+            pods: true,
+            history: true,
+        },
+    )
+    .await?;
     collect::require_complete(&w, &format!("clean up {}", a.name))?;
     let versions: Vec<Version> = family.secrets.iter().map(Version::of).collect();
     let holders = holders::secret_holders(&w);
@@ -113,8 +96,7 @@ pub async fn run(
     }
     let mut report = CleanupReport::new(ns, family.base, dry, a.older_than, decisions);
     report.changes = session.journal.entries();
-    report.stats.requests = conn.requests.get();
-    report.stats.duration_ms = elapsed_ms(started);
+    report.stats = super::stats(conn, started);
     let painter = out.painter();
     let journal = session.journal.render_text(&painter);
     render::cleanup(
@@ -124,9 +106,7 @@ pub async fn run(
         &painter,
         &journal,
     )?;
-    if out.show_stats() {
-        eprintln!("{} in {} ms", conn.stats_line(), report.stats.duration_ms);
-    }
+    super::print_stats(out, conn, &report.stats);
     Ok(if session.is_cancelled() {
         Exit::Interrupted
     } else if failed > 0 {

@@ -9,13 +9,11 @@ use std::time::Instant;
 use common::cli::Connection;
 use common::output::OutputArgs;
 use common::run::Session;
-use common::write::{Guard, PatchBody, Target, Writer};
+use common::write::{Guard, PatchBody, Writer};
 use common::{Error, Exit, ObjectRef};
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::json;
 
-use super::secret::elapsed_ms;
 use crate::args::RestartArgs;
 use crate::collect::{self, Scope, Want};
 use crate::consumers::{self, Consumer, ConsumerKind, RefKind};
@@ -116,7 +114,14 @@ pub async fn run(
     let writer = Writer::new("rotate", dry, session.journal.clone());
     let mut restarted: Vec<&Consumer> = Vec::new();
     for c in &consumers {
-        if let Some(reason) = not_restartable(c.kind) {
+        let reason = if c.on_delete {
+            Some(
+                "OnDelete update strategy: a template change does not restart its pods; delete them",
+            )
+        } else {
+            not_restartable(c.kind)
+        };
+        if let Some(reason) = reason {
             report.consumers.push(RestartEntry {
                 object: c.object.clone(),
                 action: RestartAction::NotRestarted,
@@ -133,40 +138,8 @@ pub async fn run(
         );
         let guard = Guard::uid(c.uid.clone());
         let how = format!("restart: {target} changed");
-        let client = &conn.client;
-        let n = c.object.name.as_str();
-        match c.kind {
-            ConsumerKind::Deployment => writer
-                .patch(
-                    &Target::<Deployment>::namespaced(client, &ns),
-                    n,
-                    body,
-                    guard,
-                    &how,
-                )
-                .await
-                .map(drop)?,
-            ConsumerKind::StatefulSet => writer
-                .patch(
-                    &Target::<StatefulSet>::namespaced(client, &ns),
-                    n,
-                    body,
-                    guard,
-                    &how,
-                )
-                .await
-                .map(drop)?,
-            _ => writer
-                .patch(
-                    &Target::<DaemonSet>::namespaced(client, &ns),
-                    n,
-                    body,
-                    guard,
-                    &how,
-                )
-                .await
-                .map(drop)?,
-        }
+        crate::execute::patch_consumer(&conn.client, &writer, c.kind, &c.object, body, guard, &how)
+            .await?;
         eprintln!("restarted {}{}", c.object, dry.suffix());
         restarted.push(c);
     }
@@ -229,8 +202,7 @@ pub async fn run(
     }
     report.consumers.sort_by(|x, y| x.object.cmp(&y.object));
     report.changes = session.journal.entries();
-    report.stats.requests = conn.requests.get();
-    report.stats.duration_ms = elapsed_ms(started);
+    report.stats = super::stats(conn, started);
     let painter = out.painter();
     let journal = session.journal.render_text(&painter);
     render::restart(
@@ -240,9 +212,7 @@ pub async fn run(
         &painter,
         &journal,
     )?;
-    if out.show_stats() {
-        eprintln!("{} in {} ms", conn.stats_line(), report.stats.duration_ms);
-    }
+    super::print_stats(out, conn, &report.stats);
     Ok(if report.interrupted || session.is_cancelled() {
         Exit::Interrupted
     } else if !report.unhealthy.is_empty() {

@@ -11,7 +11,7 @@ use common::write::Writer;
 use common::{Error, Exit};
 
 use crate::args::SecretArgs;
-use crate::collect::{self, Scope, Want};
+use crate::collect::{self, Want};
 use crate::consumers::{self, RefKind};
 use crate::execute::{self, Options};
 use crate::report::RotationReport;
@@ -33,32 +33,16 @@ pub async fn run(
             "give --from-literal, --from-file, --from-env-file, --generate and/or --keep",
         ));
     }
-    let scope = Scope {
+    let (family, w) = collect::family_and_workloads(
         conn,
-        all_namespaces: false,
-    };
-    let (family, w) = session
-        .interruptible(async {
-            let (f, w) = tokio::join!(
-                collect::family(conn, &ns, &a.name),
-                collect::workloads(
-                    scope,
-                    Want {
-                        pods: true,
-                        history: false
-                    }
-                )
-            );
-            Ok((f?, w?))
-        })
-        .await?;
-    if family.secrets.is_empty() {
-        return Err(Error::usage(format!(
-            "secret \"{}\" not found in namespace \"{ns}\"",
-            a.name
-        ))
-        .with_hint(format!("kubectl get secrets -n {ns}")));
-    }
+        session,
+        &a.name,
+        Want {
+            pods: true,
+            history: false,
+        },
+    )
+    .await?;
     collect::require_complete(&w, &format!("rotate secret {}", a.name))?;
 
     let versions: Vec<Version> = family.secrets.iter().map(Version::of).collect();
@@ -100,8 +84,7 @@ pub async fn run(
             None,
             None,
         );
-        report.stats.requests = conn.requests.get();
-        report.stats.duration_ms = elapsed_ms(started);
+        report.stats = super::stats(conn, started);
         // Documents carry the verdict for scripts; people get the error lines below.
         if out.output.is_document() {
             render::rotation(&mut stdout, out.output, &report, &painter, "")?;
@@ -166,17 +149,9 @@ pub async fn run(
         Some(execution),
     );
     report.changes = session.journal.entries();
-    report.stats.requests = conn.requests.get();
-    report.stats.duration_ms = elapsed_ms(started);
+    report.stats = super::stats(conn, started);
     let journal = session.journal.render_text(&painter);
     render::rotation(&mut stdout, out.output, &report, &painter, &journal)?;
-    if out.show_stats() {
-        eprintln!("{} in {} ms", conn.stats_line(), report.stats.duration_ms);
-    }
+    super::print_stats(out, conn, &report.stats);
     Ok(exit)
-}
-
-/// Milliseconds since `started`.
-pub fn elapsed_ms(started: Instant) -> u64 {
-    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }

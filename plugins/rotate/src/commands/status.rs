@@ -3,14 +3,13 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
+use common::Exit;
 use common::cli::Connection;
 use common::output::OutputArgs;
 use common::run::Session;
-use common::{Error, Exit};
 
-use super::secret::elapsed_ms;
 use crate::args::StatusArgs;
-use crate::collect::{self, Scope, Want};
+use crate::collect::{self, Want};
 use crate::consumers::{self, RefKind};
 use crate::report::StatusReport;
 use crate::snapshot::Version;
@@ -25,48 +24,29 @@ pub async fn run(
 ) -> common::Result<Exit> {
     let started = Instant::now();
     let ns = conn.namespace.clone();
-    let scope = Scope {
+    let (family, w) = collect::family_and_workloads(
         conn,
-        all_namespaces: false,
-    };
-    let (family, w) = session
-        .interruptible(async {
-            let (f, w) = tokio::join!(
-                collect::family(conn, &ns, &a.name),
-                collect::workloads(
-                    scope,
-                    Want {
-                        pods: true,
-                        history: false
-                    }
-                )
-            );
-            Ok((f?, w?))
-        })
-        .await?;
-    if family.secrets.is_empty() {
-        return Err(Error::usage(format!(
-            "secret \"{}\" not found in namespace \"{ns}\"",
-            a.name
-        ))
-        .with_hint(format!("kubectl get secrets -n {ns}")));
-    }
+        session,
+        &a.name,
+        Want {
+            pods: true,
+            history: false,
+        },
+    )
+    .await?;
     let versions: Vec<Version> = family.secrets.iter().map(Version::of).collect();
     let names: BTreeSet<String> = versions.iter().map(|v| v.name.clone()).collect();
     let consumers = consumers::referencing(&consumers::find_all(&w), RefKind::Secret, &ns, &names);
     let usage = status::usage(&versions, &consumers, &w.pods);
     let partial = w.incomplete();
     let mut report = StatusReport::new(ns, family.base, usage, w.skipped.clone());
-    report.stats.requests = conn.requests.get();
-    report.stats.duration_ms = elapsed_ms(started);
+    report.stats = super::stats(conn, started);
     render::status(
         &mut std::io::stdout().lock(),
         out.output,
         &report,
         &out.painter(),
     )?;
-    if out.show_stats() {
-        eprintln!("{} in {} ms", conn.stats_line(), report.stats.duration_ms);
-    }
+    super::print_stats(out, conn, &report.stats);
     Ok(if partial { Exit::Partial } else { Exit::Ok })
 }

@@ -86,6 +86,42 @@ fn containers(spec: &PodSpec) -> Vec<ContainerView<'_>> {
     out
 }
 
+/// Where a finder found names: how they are used, by which container, for people, whether
+/// the kubelet refreshes the value in place, and the JSON pointer they sit under.
+struct Place<'a> {
+    usage: Usage,
+    container: Option<&'a str>,
+    detail: String,
+    live_update: bool,
+    at: String,
+}
+
+/// The reference to `name` (a Secret or ConfigMap) at `place`/`field`, reading `keys`.
+fn reference(
+    kind: RefKind,
+    name: &str,
+    field: &str,
+    keys: Vec<String>,
+    optional: Option<bool>,
+    place: &Place<'_>,
+) -> Reference {
+    Reference {
+        kind,
+        name: name.to_string(),
+        usage: place.usage,
+        container: place.container.map(str::to_string),
+        detail: place.detail.clone(),
+        keys,
+        optional: optional == Some(true),
+        live_update: place.live_update,
+        pointer: format!("{}/{field}", place.at),
+    }
+}
+
+fn item_keys(items: Option<&Vec<k8s_openapi::api::core::v1::KeyToPath>>) -> Vec<String> {
+    items.into_iter().flatten().map(|k| k.key.clone()).collect()
+}
+
 /// `env[].valueFrom.secretKeyRef` / `configMapKeyRef`: one key, read at container start.
 pub fn env_key_refs(spec: &PodSpec, base: &str) -> Vec<Reference> {
     let mut out = Vec::new();
@@ -94,32 +130,37 @@ pub fn env_key_refs(spec: &PodSpec, base: &str) -> Vec<Reference> {
             let Some(from) = &env.value_from else {
                 continue;
             };
-            let at = format!("{base}/{}/{}/env/{i}/valueFrom", c.list, c.index);
-            if let Some(r) = &from.secret_key_ref {
-                out.push(Reference {
-                    kind: RefKind::Secret,
-                    name: r.name.clone(),
-                    usage: Usage::Env,
-                    container: Some(c.name.to_string()),
-                    detail: format!("env {} (key {})", env.name, r.key),
-                    keys: vec![r.key.clone()],
-                    optional: r.optional == Some(true),
-                    live_update: false,
-                    pointer: format!("{at}/secretKeyRef/name"),
-                });
+            let secret = from.secret_key_ref.as_ref();
+            let config = from.config_map_key_ref.as_ref();
+            let Some(key) = secret.map(|r| &r.key).or(config.map(|r| &r.key)) else {
+                continue;
+            };
+            let place = Place {
+                usage: Usage::Env,
+                container: Some(c.name),
+                detail: format!("env {} (key {key})", env.name),
+                live_update: false,
+                at: format!("{base}/{}/{}/env/{i}/valueFrom", c.list, c.index),
+            };
+            if let Some(r) = secret {
+                out.push(reference(
+                    RefKind::Secret,
+                    &r.name,
+                    "secretKeyRef/name",
+                    vec![r.key.clone()],
+                    r.optional,
+                    &place,
+                ));
             }
-            if let Some(r) = &from.config_map_key_ref {
-                out.push(Reference {
-                    kind: RefKind::ConfigMap,
-                    name: r.name.clone(),
-                    usage: Usage::Env,
-                    container: Some(c.name.to_string()),
-                    detail: format!("env {} (key {})", env.name, r.key),
-                    keys: vec![r.key.clone()],
-                    optional: r.optional == Some(true),
-                    live_update: false,
-                    pointer: format!("{at}/configMapKeyRef/name"),
-                });
+            if let Some(r) = config {
+                out.push(reference(
+                    RefKind::ConfigMap,
+                    &r.name,
+                    "configMapKeyRef/name",
+                    vec![r.key.clone()],
+                    r.optional,
+                    &place,
+                ));
             }
         }
     }
@@ -131,37 +172,37 @@ pub fn env_from(spec: &PodSpec, base: &str) -> Vec<Reference> {
     let mut out = Vec::new();
     for c in containers(spec) {
         for (i, from) in c.env_from.iter().enumerate() {
-            let at = format!("{base}/{}/{}/envFrom/{i}", c.list, c.index);
             let prefix = from
                 .prefix
                 .as_deref()
                 .map(|p| format!(" (prefix {p})"))
                 .unwrap_or_default();
+            let place = Place {
+                usage: Usage::EnvFrom,
+                container: Some(c.name),
+                detail: format!("envFrom{prefix}"),
+                live_update: false,
+                at: format!("{base}/{}/{}/envFrom/{i}", c.list, c.index),
+            };
             if let Some(r) = &from.secret_ref {
-                out.push(Reference {
-                    kind: RefKind::Secret,
-                    name: r.name.clone(),
-                    usage: Usage::EnvFrom,
-                    container: Some(c.name.to_string()),
-                    detail: format!("envFrom{prefix}"),
-                    keys: Vec::new(),
-                    optional: r.optional == Some(true),
-                    live_update: false,
-                    pointer: format!("{at}/secretRef/name"),
-                });
+                out.push(reference(
+                    RefKind::Secret,
+                    &r.name,
+                    "secretRef/name",
+                    Vec::new(),
+                    r.optional,
+                    &place,
+                ));
             }
             if let Some(r) = &from.config_map_ref {
-                out.push(Reference {
-                    kind: RefKind::ConfigMap,
-                    name: r.name.clone(),
-                    usage: Usage::EnvFrom,
-                    container: Some(c.name.to_string()),
-                    detail: format!("envFrom{prefix}"),
-                    keys: Vec::new(),
-                    optional: r.optional == Some(true),
-                    live_update: false,
-                    pointer: format!("{at}/configMapRef/name"),
-                });
+                out.push(reference(
+                    RefKind::ConfigMap,
+                    &r.name,
+                    "configMapRef/name",
+                    Vec::new(),
+                    r.optional,
+                    &place,
+                ));
             }
         }
     }
@@ -186,11 +227,26 @@ fn mounts_of(spec: &PodSpec, volume: &str) -> (Vec<String>, bool) {
     (paths, live)
 }
 
-fn mounted_detail(what: &str, volume: &str, paths: &[String]) -> String {
-    if paths.is_empty() {
+/// The place of a volume: `volume creds at app:/etc/creds`.
+fn volume_place(
+    spec: &PodSpec,
+    what: &str,
+    volume: &str,
+    usage: Usage,
+    at: String,
+) -> Place<'static> {
+    let (paths, live_update) = mounts_of(spec, volume);
+    let detail = if paths.is_empty() {
         format!("{what} {volume} (not mounted)")
     } else {
         format!("{what} {volume} at {}", paths.join(", "))
+    };
+    Place {
+        usage,
+        container: None,
+        detail,
+        live_update,
+        at,
     }
 }
 
@@ -198,34 +254,34 @@ fn mounted_detail(what: &str, volume: &str, paths: &[String]) -> String {
 pub fn volumes(spec: &PodSpec, base: &str) -> Vec<Reference> {
     let mut out = Vec::new();
     for (i, v) in spec.volumes.iter().flatten().enumerate() {
-        let (paths, live) = mounts_of(spec, &v.name);
+        let place = volume_place(
+            spec,
+            "volume",
+            &v.name,
+            Usage::Volume,
+            format!("{base}/volumes/{i}"),
+        );
         if let Some(s) = &v.secret
             && let Some(name) = &s.secret_name
         {
-            out.push(Reference {
-                kind: RefKind::Secret,
-                name: name.clone(),
-                usage: Usage::Volume,
-                container: None,
-                detail: mounted_detail("volume", &v.name, &paths),
-                keys: s.items.iter().flatten().map(|k| k.key.clone()).collect(),
-                optional: s.optional == Some(true),
-                live_update: live,
-                pointer: format!("{base}/volumes/{i}/secret/secretName"),
-            });
+            out.push(reference(
+                RefKind::Secret,
+                name,
+                "secret/secretName",
+                item_keys(s.items.as_ref()),
+                s.optional,
+                &place,
+            ));
         }
         if let Some(cm) = &v.config_map {
-            out.push(Reference {
-                kind: RefKind::ConfigMap,
-                name: cm.name.clone(),
-                usage: Usage::Volume,
-                container: None,
-                detail: mounted_detail("volume", &v.name, &paths),
-                keys: cm.items.iter().flatten().map(|k| k.key.clone()).collect(),
-                optional: cm.optional == Some(true),
-                live_update: live,
-                pointer: format!("{base}/volumes/{i}/configMap/name"),
-            });
+            out.push(reference(
+                RefKind::ConfigMap,
+                &cm.name,
+                "configMap/name",
+                item_keys(cm.items.as_ref()),
+                cm.optional,
+                &place,
+            ));
         }
     }
     out
@@ -236,34 +292,34 @@ pub fn projected_volumes(spec: &PodSpec, base: &str) -> Vec<Reference> {
     let mut out = Vec::new();
     for (i, v) in spec.volumes.iter().flatten().enumerate() {
         let Some(p) = &v.projected else { continue };
-        let (paths, live) = mounts_of(spec, &v.name);
         for (j, src) in p.sources.iter().flatten().enumerate() {
             let at = format!("{base}/volumes/{i}/projected/sources/{j}");
+            let place = volume_place(
+                spec,
+                "projected volume",
+                &v.name,
+                Usage::ProjectedVolume,
+                at,
+            );
             if let Some(s) = &src.secret {
-                out.push(Reference {
-                    kind: RefKind::Secret,
-                    name: s.name.clone(),
-                    usage: Usage::ProjectedVolume,
-                    container: None,
-                    detail: mounted_detail("projected volume", &v.name, &paths),
-                    keys: s.items.iter().flatten().map(|k| k.key.clone()).collect(),
-                    optional: s.optional == Some(true),
-                    live_update: live,
-                    pointer: format!("{at}/secret/name"),
-                });
+                out.push(reference(
+                    RefKind::Secret,
+                    &s.name,
+                    "secret/name",
+                    item_keys(s.items.as_ref()),
+                    s.optional,
+                    &place,
+                ));
             }
             if let Some(cm) = &src.config_map {
-                out.push(Reference {
-                    kind: RefKind::ConfigMap,
-                    name: cm.name.clone(),
-                    usage: Usage::ProjectedVolume,
-                    container: None,
-                    detail: mounted_detail("projected volume", &v.name, &paths),
-                    keys: cm.items.iter().flatten().map(|k| k.key.clone()).collect(),
-                    optional: cm.optional == Some(true),
-                    live_update: live,
-                    pointer: format!("{at}/configMap/name"),
-                });
+                out.push(reference(
+                    RefKind::ConfigMap,
+                    &cm.name,
+                    "configMap/name",
+                    item_keys(cm.items.as_ref()),
+                    cm.optional,
+                    &place,
+                ));
             }
         }
     }
@@ -278,18 +334,24 @@ pub fn csi_volumes(spec: &PodSpec, base: &str) -> Vec<Reference> {
         let Some(r) = &csi.node_publish_secret_ref else {
             continue;
         };
-        let (paths, _) = mounts_of(spec, &v.name);
-        out.push(Reference {
-            kind: RefKind::Secret,
-            name: r.name.clone(),
-            usage: Usage::CsiVolume,
-            container: None,
-            detail: mounted_detail(&format!("CSI ({}) volume", csi.driver), &v.name, &paths),
-            keys: Vec::new(),
-            optional: false,
-            live_update: false,
-            pointer: format!("{base}/volumes/{i}/csi/nodePublishSecretRef/name"),
-        });
+        let what = format!("CSI ({}) volume", csi.driver);
+        let mut place = volume_place(
+            spec,
+            &what,
+            &v.name,
+            Usage::CsiVolume,
+            format!("{base}/volumes/{i}/csi"),
+        );
+        // The driver reads the Secret at mount time only.
+        place.live_update = false;
+        out.push(reference(
+            RefKind::Secret,
+            &r.name,
+            "nodePublishSecretRef/name",
+            Vec::new(),
+            None,
+            &place,
+        ));
     }
     out
 }

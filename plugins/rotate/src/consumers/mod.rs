@@ -137,6 +137,10 @@ pub struct Consumer {
     /// The label selector of its pods (workloads), for health checks.
     #[serde(skip)]
     pub selector: Option<String>,
+    /// A StatefulSet or DaemonSet with the `OnDelete` update strategy: a template change
+    /// reaches its pods only when they are deleted, so there is no rollout to wait for.
+    #[serde(skip)]
+    pub on_delete: bool,
 }
 
 fn default_kind() -> ConsumerKind {
@@ -160,6 +164,7 @@ impl Consumer {
             controller,
             uid: meta.uid.clone().unwrap_or_default(),
             selector: None,
+            on_delete: false,
         }
     }
 
@@ -202,15 +207,23 @@ fn with_refs(
     spec: Option<&PodSpec>,
     base: &str,
     selector: Option<&LabelSelector>,
-) {
-    let Some(spec) = spec else { return };
-    let refs = finders::pod_spec_references(spec, base);
+) -> Option<usize> {
+    let refs = finders::pod_spec_references(spec?, base);
     if refs.is_empty() {
-        return;
+        return None;
     }
     let mut c = Consumer::new(kind, meta, refs);
     c.selector = selector.and_then(selector_string);
     out.push(c);
+    Some(out.len() - 1)
+}
+
+fn mark_on_delete(out: &mut [Consumer], at: Option<usize>, strategy: Option<&str>) {
+    if let Some(i) = at
+        && strategy == Some("OnDelete")
+    {
+        out[i].on_delete = true;
+    }
 }
 
 /// True when a Job has finished (Complete or Failed): it will not start pods again.
@@ -256,7 +269,7 @@ pub fn find_all(w: &Workloads) -> Vec<Consumer> {
     }
     for s in &w.statefulsets {
         let spec = s.spec.as_ref();
-        with_refs(
+        let at = with_refs(
             &mut out,
             ConsumerKind::StatefulSet,
             &s.metadata,
@@ -264,10 +277,14 @@ pub fn find_all(w: &Workloads) -> Vec<Consumer> {
             TEMPLATE,
             spec.map(|s| &s.selector),
         );
+        let strategy = spec
+            .and_then(|s| s.update_strategy.as_ref())
+            .and_then(|u| u.type_.as_deref());
+        mark_on_delete(&mut out, at, strategy);
     }
     for d in &w.daemonsets {
         let spec = d.spec.as_ref();
-        with_refs(
+        let at = with_refs(
             &mut out,
             ConsumerKind::DaemonSet,
             &d.metadata,
@@ -275,6 +292,10 @@ pub fn find_all(w: &Workloads) -> Vec<Consumer> {
             TEMPLATE,
             spec.map(|s| &s.selector),
         );
+        let strategy = spec
+            .and_then(|s| s.update_strategy.as_ref())
+            .and_then(|u| u.type_.as_deref());
+        mark_on_delete(&mut out, at, strategy);
     }
     for c in &w.cronjobs {
         let spec = c
@@ -410,6 +431,11 @@ mod tests {
             service_accounts: vec![from(
                 json!({"metadata": {"name": "default", "namespace": "shop"}}),
             )],
+            statefulsets: vec![from(
+                json!({"metadata": {"name": "cache", "namespace": "shop"},
+                "spec": {"serviceName": "cache", "selector": {"matchLabels": {"app": "cache"}},
+                    "updateStrategy": {"type": "OnDelete"}, "template": template("db")}}),
+            )],
             ..Workloads::default()
         }
     }
@@ -422,11 +448,20 @@ mod tests {
             names,
             [
                 "deployment/shop/api",
+                "statefulset/shop/cache",
                 "cronjob/shop/report",
                 "job/shop/report-1",
                 "pod/shop/debug"
             ]
         );
+        assert!(
+            all[1].on_delete && !all[0].on_delete,
+            "OnDelete StatefulSets are marked"
+        );
+        let all: Vec<Consumer> = all
+            .into_iter()
+            .filter(|c| c.kind != ConsumerKind::StatefulSet)
+            .collect();
         assert_eq!(all[0].selector.as_deref(), Some("app=api"));
         assert_eq!(
             all[0].references[0].pointer,
@@ -452,7 +487,7 @@ mod tests {
     fn filtering_keeps_only_matching_references() {
         let all = find_all(&snapshot());
         let names = BTreeSet::from(["db".to_string()]);
-        assert_eq!(referencing(&all, RefKind::Secret, "shop", &names).len(), 4);
+        assert_eq!(referencing(&all, RefKind::Secret, "shop", &names).len(), 5);
         assert!(referencing(&all, RefKind::Secret, "other", &names).is_empty());
         assert!(referencing(&all, RefKind::ConfigMap, "shop", &names).is_empty());
         let none = BTreeSet::from(["nope".to_string()]);
