@@ -180,6 +180,16 @@ pub struct Family {
     pub secrets: Vec<Secret>,
 }
 
+impl Family {
+    /// The versions, without their values.
+    pub fn versions(&self) -> Vec<crate::snapshot::Version> {
+        self.secrets
+            .iter()
+            .map(crate::snapshot::Version::of)
+            .collect()
+    }
+}
+
 /// Resolve `name` (a base name or one of its versions) to its family: a GET of `name`, a
 /// GET of the base when `name` is a version, and one list by the base-name label.
 pub async fn family(conn: &Connection, namespace: &str, name: &str) -> common::Result<Family> {

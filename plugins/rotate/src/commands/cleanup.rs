@@ -1,7 +1,6 @@
 //! `kubectl rotate cleanup`: delete superseded versions nothing references, keep the rest
 //! and say why; confirmation on a terminal, `--yes` otherwise, `--dry-run` to look first.
 
-use std::collections::BTreeSet;
 use std::time::Instant;
 
 use common::Exit;
@@ -14,9 +13,8 @@ use k8s_openapi::api::core::v1::Secret;
 use crate::args::CleanupArgs;
 use crate::cleanup::{self, Action};
 use crate::collect::{self, Want};
-use crate::consumers::{self, RefKind};
+use crate::consumers;
 use crate::report::CleanupReport;
-use crate::snapshot::Version;
 use crate::{holders, plan, render};
 
 /// Run `rotate cleanup`.
@@ -39,10 +37,9 @@ pub async fn run(
     )
     .await?;
     collect::require_complete(&w, &format!("clean up {}", a.name))?;
-    let versions: Vec<Version> = family.secrets.iter().map(Version::of).collect();
+    let versions = family.versions();
     let holders = holders::secret_holders(&w);
-    let names: BTreeSet<String> = versions.iter().map(|v| v.name.clone()).collect();
-    let consumers = consumers::referencing(&consumers::find_all(&w), RefKind::Secret, &ns, &names);
+    let consumers = consumers::of_versions(&w, &ns, &versions);
     let current = plan::current_version(&versions, &consumers)
         .map(|v| v.name.clone())
         .unwrap_or_default();

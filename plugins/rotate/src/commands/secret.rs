@@ -1,7 +1,6 @@
 //! `kubectl rotate secret`: collect → consumers → data → validate → plan → execute →
 //! record → report, in that order; each stage is its own module.
 
-use std::collections::BTreeSet;
 use std::time::Instant;
 
 use common::cli::Connection;
@@ -12,10 +11,10 @@ use common::{Error, Exit};
 
 use crate::args::SecretArgs;
 use crate::collect::{self, Want};
-use crate::consumers::{self, RefKind};
+use crate::consumers;
 use crate::execute::{self, Options};
 use crate::report::RotationReport;
-use crate::snapshot::{SecretData, Version};
+use crate::snapshot::SecretData;
 use crate::{data, plan, render, validate};
 
 /// Run `rotate secret`.
@@ -45,10 +44,8 @@ pub async fn run(
     .await?;
     collect::require_complete(&w, &format!("rotate secret {}", a.name))?;
 
-    let versions: Vec<Version> = family.secrets.iter().map(Version::of).collect();
-    let names: BTreeSet<String> = versions.iter().map(|v| v.name.clone()).collect();
-    let all = consumers::find_all(&w);
-    let consumers = consumers::referencing(&all, RefKind::Secret, &ns, &names);
+    let versions = family.versions();
+    let consumers = consumers::of_versions(&w, &ns, &versions);
     let current = plan::current_version(&versions, &consumers)
         .ok_or_else(|| Error::other("no current version"))?
         .clone();

@@ -1,6 +1,5 @@
 //! `kubectl rotate status`: read-only; the versions of a Secret and who uses which.
 
-use std::collections::BTreeSet;
 use std::time::Instant;
 
 use common::Exit;
@@ -10,9 +9,8 @@ use common::run::Session;
 
 use crate::args::StatusArgs;
 use crate::collect::{self, Want};
-use crate::consumers::{self, RefKind};
+use crate::consumers;
 use crate::report::StatusReport;
-use crate::snapshot::Version;
 use crate::{render, status};
 
 /// Run `rotate status`.
@@ -34,9 +32,8 @@ pub async fn run(
         },
     )
     .await?;
-    let versions: Vec<Version> = family.secrets.iter().map(Version::of).collect();
-    let names: BTreeSet<String> = versions.iter().map(|v| v.name.clone()).collect();
-    let consumers = consumers::referencing(&consumers::find_all(&w), RefKind::Secret, &ns, &names);
+    let versions = family.versions();
+    let consumers = consumers::of_versions(&w, &ns, &versions);
     let usage = status::usage(&versions, &consumers, &w.pods);
     let partial = w.incomplete();
     let mut report = StatusReport::new(ns, family.base, usage, w.skipped.clone());

@@ -380,6 +380,16 @@ pub fn referencing(
         .collect()
 }
 
+/// The consumers of any version of a rotated Secret (its family) in `namespace`.
+pub fn of_versions(
+    w: &Workloads,
+    namespace: &str,
+    versions: &[crate::snapshot::Version],
+) -> Vec<Consumer> {
+    let names: BTreeSet<String> = versions.iter().map(|v| v.name.clone()).collect();
+    referencing(&find_all(w), RefKind::Secret, namespace, &names)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
