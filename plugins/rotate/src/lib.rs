@@ -1,29 +1,43 @@
-//! kubectl rotate: Rotate a credential with consumer discovery, health checks and automatic rollback.
-//! Only the command-line shell exists so far; its issue delivers the plugin.
+//! kubectl rotate: rotate a credential with consumer discovery, validation, health-checked
+//! rollout and automatic rollback; restart consumers; report certificate expiry.
+//!
+//! Stages of `rotate secret`: collect (one list per kind) → consumers (a table of finders)
+//! → data (flags) → validate → plan (new version + one patch per consumer) → execute
+//! (create, repoint, wait, roll back) → record → report → render. `cleanup`, `status`,
+//! `restart` and `certs` reuse collect and consumers with their own pure stage.
 
-use clap::Parser;
-use common::{Error, Exit, Result};
+pub mod args;
+pub mod certs;
+pub mod cleanup;
+pub mod collect;
+pub mod commands;
+pub mod consumers;
+pub mod data;
+pub mod execute;
+pub mod health;
+pub mod holders;
+pub mod pki;
+pub mod plan;
+pub mod render;
+pub mod report;
+pub mod snapshot;
+pub mod status;
+pub mod validate;
 
-/// Command line of `kubectl rotate`.
-#[derive(Debug, Parser)]
-#[command(
-    name = "kubectl rotate",
-    bin_name = "kubectl rotate",
-    version,
-    about = "Rotate a credential with consumer discovery, health checks and automatic rollback",
-    long_about = "Planned: kubectl rotate secret NAME, consumer discovery, restarts, rollback, and certificate expiry reports. Not implemented yet: every invocation but --help/--version exits 2 and changes nothing."
-)]
-pub struct Args {
-    /// Words after `kubectl rotate` (reserved for the subcommands to come).
-    #[arg(hide = true, trailing_var_arg = true, allow_hyphen_values = true)]
-    pub rest: Vec<String>,
-}
+use common::Exit;
+use common::run::Session;
 
-/// Refuses to act: nothing is implemented yet, so nothing may change.
-pub async fn run(_args: Args) -> Result<Exit> {
-    Err(
-        Error::usage("kubectl rotate is not implemented yet in this version").with_hint(
-            "see 'kubectl rotate --help' and the README for the plugins available today",
-        ),
-    )
+use crate::args::{Args, Command};
+
+/// Run one invocation; `session` carries Ctrl-C and the change journal.
+pub async fn run(args: Args, session: Session) -> common::Result<Exit> {
+    let conn = args.conn.connect().await?;
+    let out = &args.out;
+    match &args.command {
+        Command::Secret(a) => commands::secret::run(&conn, a, out, &session).await,
+        Command::Cleanup(a) => commands::cleanup::run(&conn, a, out, &session).await,
+        Command::Status(a) => commands::status::run(&conn, a, out, &session).await,
+        Command::Restart(a) => commands::restart::run(&conn, a, out, &session).await,
+        Command::Certs(a) => commands::certs::run(&conn, a, out, &session).await,
+    }
 }

@@ -12,6 +12,7 @@ pub mod drain;
 pub mod model;
 pub mod render;
 pub mod rng;
+pub mod tls;
 
 use std::fs;
 use std::path::Path;
@@ -67,6 +68,7 @@ pub fn summary(cfg: &Config, cluster: &Cluster) -> serde_json::Value {
         "pvcs": c.pvcs,
         "pdbs": c.pdbs,
         "hpas": c.hpas,
+        "tls_secrets": cfg.tls_secrets,
         "per_namespace": namespaces,
     })
 }
@@ -76,7 +78,10 @@ pub fn summary(cfg: &Config, cluster: &Cluster) -> serde_json::Value {
 pub fn write(cfg: &Config, out: &Path) -> Result<Counts> {
     prepare_dir(out)?;
     let cluster = plan(cfg);
-    write_files(out, &render(&cluster), summary(cfg, &cluster))?;
+    let mut files = render(&cluster);
+    let names: Vec<String> = cluster.namespaces.iter().map(|n| n.name.clone()).collect();
+    files.extend(tls::render(cfg.seed, cfg.tls_secrets, &names)?);
+    write_files(out, &files, summary(cfg, &cluster))?;
     Ok(cluster.counts())
 }
 
@@ -173,6 +178,7 @@ mod tests {
             deployments: None,
             events: Some(1500),
             single_namespace: None,
+            tls_secrets: 0,
         }
     }
 
@@ -312,6 +318,7 @@ mod tests {
             deployments: Some(500),
             events: Some(5000),
             single_namespace: Some("triage-scale".into()),
+            tls_secrets: 0,
             ..Config::default()
         };
         let cluster = plan(&cfg);

@@ -50,6 +50,9 @@ struct Args {
     /// Put everything in one namespace of this name (overrides --namespaces).
     #[arg(long, value_name = "NAME", conflicts_with = "preset")]
     single_namespace: Option<String>,
+    /// Also write this many kubernetes.io/tls Secrets with certificate chains (for `kubectl rotate certs`).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    tls_secrets: usize,
 }
 
 fn main() -> ExitCode {
@@ -65,12 +68,13 @@ fn main() -> ExitCode {
         deployments: args.deployments,
         events: args.events,
         single_namespace: args.single_namespace,
+        tls_secrets: args.tls_secrets,
     };
     let started = Instant::now();
     match write(&cfg, &args.out) {
         Ok(c) => {
             eprintln!(
-                "wrote {}: {} nodes, {} namespaces, {} deployments, {} pods ({} CrashLoopBackOff, {} Pending, {} OOMKilled), {} events in {:.2}s",
+                "wrote {}: {} nodes, {} namespaces, {} deployments, {} pods ({} CrashLoopBackOff, {} Pending, {} OOMKilled), {} events, {} TLS Secrets in {:.2}s",
                 args.out.display(),
                 c.nodes,
                 c.namespaces,
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
                 c.pending,
                 c.oomkilled,
                 c.events,
+                args.tls_secrets,
                 started.elapsed().as_secs_f64()
             );
             ExitCode::SUCCESS

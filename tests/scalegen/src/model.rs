@@ -13,6 +13,8 @@ pub struct Config {
     pub deployments: Option<usize>,
     pub events: Option<usize>,
     pub single_namespace: Option<String>,
+    /// kubernetes.io/tls Secrets with certificate chains, spread over the namespaces.
+    pub tls_secrets: usize,
 }
 
 impl Default for Config {
@@ -25,6 +27,7 @@ impl Default for Config {
             deployments: None,
             events: None,
             single_namespace: None,
+            tls_secrets: 0,
         }
     }
 }

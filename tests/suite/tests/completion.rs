@@ -77,6 +77,39 @@ fn kubectl_completes_triage_through_the_shim() {
 }
 
 #[test]
+fn kubectl_completes_rotate_secrets_of_the_namespace() {
+    if !kubectl_available() {
+        return;
+    }
+    let sb = sandbox(&["demo"]);
+    let shims = tempfile::tempdir().expect("tempdir");
+    let path = path_with_shims(shims.path());
+    let (subcommands, _) = complete(&path, sb.kubeconfig(), &["rotate", ""]);
+    for s in ["secret", "cleanup", "status", "restart", "certs"] {
+        assert!(subcommands.contains(&s.to_string()), "{subcommands:?}");
+    }
+    let (secrets, directive) = complete(
+        &path,
+        sb.kubeconfig(),
+        &["rotate", "secret", "-n", "hypersdk", ""],
+    );
+    assert!(
+        secrets.contains(&"vsphere-credentials".to_string()),
+        "{secrets:?}"
+    );
+    assert_eq!(directive, ":4");
+    let (configmaps, _) = complete(
+        &path,
+        sb.kubeconfig(),
+        &["rotate", "restart", "-n", "hypersdk", "--configmap", ""],
+    );
+    assert!(
+        !configmaps.is_empty() && !configmaps.contains(&"vsphere-credentials".to_string()),
+        "{configmaps:?}"
+    );
+}
+
+#[test]
 fn completion_scripts_and_man_pages() {
     for shell in ["bash", "zsh", "fish"] {
         let out = Command::new(plugin_bin("triage"))
