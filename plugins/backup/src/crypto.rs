@@ -51,6 +51,11 @@ impl ArchiveKey {
         }
     }
 
+    /// A copy of the key (for a reader thread).
+    pub fn clone_key(&self) -> ArchiveKey {
+        ArchiveKey::from_identity(self.identity.clone())
+    }
+
     /// The public half, for streaming encryption.
     pub fn recipient_ref(&self) -> &dyn age::Recipient {
         &self.recipient

@@ -251,6 +251,56 @@ pub fn archive_key(scanned: &Scanned, keys: &Keys, required: bool) -> Result<Opt
     .with_hint("check --identity / --passphrase-env; nothing was changed"))
 }
 
+/// One archived object, decoded.
+#[derive(Debug, Clone)]
+pub struct ArchivedObject {
+    pub entry: crate::report::Entry,
+    /// The object; `None` when it is encrypted and no key was given.
+    pub value: Option<serde_json::Value>,
+}
+
+/// Decode every object entry the scan kept (decrypting with `key` where needed).
+/// Fails (exit 2) on an entry that does not decrypt or parse: the archive is checked whole
+/// before anything is done with it.
+pub fn objects(scanned: &Scanned, key: Option<&ArchiveKey>) -> Result<Vec<ArchivedObject>> {
+    let Some(m) = scanned.manifest() else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for e in m
+        .entries
+        .iter()
+        .filter(|e| e.entry_type == crate::report::EntryType::Object)
+    {
+        let Some(bytes) = scanned.kept.get(&e.path) else {
+            continue;
+        };
+        let plain = match (e.encrypted, key) {
+            (false, _) => std::borrow::Cow::Borrowed(bytes.as_slice()),
+            (true, Some(k)) => std::borrow::Cow::Owned(k.decrypt(bytes).map_err(|_| {
+                Error::usage(format!(
+                    "{} cannot be decrypted with the archive key: the archive is damaged or was altered",
+                    e.path
+                ))
+            })?),
+            (true, None) => {
+                out.push(ArchivedObject {
+                    entry: e.clone(),
+                    value: None,
+                });
+                continue;
+            }
+        };
+        let value: serde_json::Value = serde_saphyr::from_slice(&plain)
+            .map_err(|_| Error::usage(format!("{} is not a valid YAML object", e.path)))?;
+        out.push(ArchivedObject {
+            entry: e.clone(),
+            value: Some(value),
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,11 @@ use serde_json::Value;
 
 /// Resource types left out unless named in `--include-resources`: never restorable as
 /// they are (events, leases renewed by their holders, metrics computed live).
-const EXCLUDED_TYPES: [(&str, &str, &str); 3] = [
+const EXCLUDED_TYPES: [(&str, &str, &str); 5] = [
     ("", "events", "events"),
+    // Bindings are a write-only way to schedule a pod; component statuses are computed.
+    ("", "bindings", "bindings"),
+    ("", "componentstatuses", "componentstatuses"),
     ("events.k8s.io", "events", "events"),
     ("coordination.k8s.io", "leases", "leases"),
 ];
