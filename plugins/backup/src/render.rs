@@ -330,8 +330,11 @@ pub fn diff_names(d: &BackupDiff) -> String {
 /// A restore for people: one line per object that was not simply created, the dumps, the
 /// summary.
 pub fn restore_text(r: &RestoreReport, p: &Painter) -> String {
+    // Created objects are in the journal printed before this table.
     let mut t = Table::new(["OBJECT", "TIER", "OUTCOME", "REASON"]);
-    for o in &r.objects {
+    for o in r.objects.iter().filter(|o| {
+        !(matches!(o.outcome.as_str(), "created" | "wouldCreate") && o.reason.is_none())
+    }) {
         let style = match o.outcome.as_str() {
             "failed" => Style::Critical,
             "skipped" | "wouldSkip" => Style::Dim,
@@ -350,7 +353,11 @@ pub fn restore_text(r: &RestoreReport, p: &Painter) -> String {
             Cell::new(reason),
         ]);
     }
-    let mut out = t.render(p);
+    let mut out = if t.is_empty() {
+        String::new()
+    } else {
+        t.render(p)
+    };
     if !r.dumps.is_empty() {
         out.push('\n');
         let mut d = Table::new(["DUMP", "POD", "BYTES", "OUTCOME", "DETAIL"]);

@@ -83,6 +83,14 @@ impl<W: Write> Framed<W> {
         if self.in_frame < FRAME_BYTES {
             return Ok(());
         }
+        self.cut()
+    }
+
+    /// End the current frame now (when it holds anything).
+    pub fn cut(&mut self) -> std::io::Result<()> {
+        if self.in_frame == 0 {
+            return Ok(());
+        }
         let e = self.encoder.take().ok_or_else(Self::closed)?;
         let w = e.finish()?;
         self.encoder = Some(encoder(w)?);
@@ -214,8 +222,7 @@ pub struct Written<W> {
 impl<W: Write> ArchiveWriter<W> {
     /// Start an archive on `w` and write its header entry.
     pub fn new(w: W, created_at: jiff::Timestamp) -> std::io::Result<Self> {
-        let mut tar = tar::Builder::new(Framed::new(Hashing::new(w))?);
-        tar.mode(tar::HeaderMode::Deterministic);
+        let tar = tar::Builder::new(Framed::new(Hashing::new(w))?);
         let mut this = ArchiveWriter {
             tar,
             mtime: u64::try_from(created_at.as_second()).unwrap_or(0),
@@ -231,6 +238,9 @@ impl<W: Write> ArchiveWriter<W> {
         };
         let bytes = serde_json::to_vec_pretty(&header)?;
         this.add(HEADER_PATH, EntryType::Header, &bytes, EntryMeta::default())?;
+        // The header alone in the first frame: `inspect` tells a backup from other files
+        // after decompressing a few hundred bytes, whatever the damage further on.
+        this.tar.get_mut().cut()?;
         Ok(this)
     }
 
@@ -319,6 +329,9 @@ impl<W: Write> ArchiveWriter<W> {
             .chain(spooled)
             .chain(b"\n]}\n".as_slice());
         let size = prefix.len() as u64 + 2 + spooled_len + 3;
+        // The manifest gets a frame of its own: damage anywhere before it leaves it
+        // readable, so verify can name every entry lost.
+        self.tar.get_mut().cut()?;
         let mut h = self.tar_header(size);
         self.tar
             .append_data(&mut h, MANIFEST_PATH, body.take(size))?;
