@@ -265,14 +265,14 @@ pub fn cluster_references(obj: &Value) -> Vec<ClusterRef> {
                 out.push(ClusterRef::new("networking.k8s.io", "IngressClass", c));
             }
         }
-        ("rbac.authorization.k8s.io", "RoleBinding") => {
-            if str_at(obj, "/roleRef/kind") == "ClusterRole" {
-                out.push(ClusterRef::new(
-                    "rbac.authorization.k8s.io",
-                    "ClusterRole",
-                    str_at(obj, "/roleRef/name"),
-                ));
-            }
+        ("rbac.authorization.k8s.io", "RoleBinding")
+            if str_at(obj, "/roleRef/kind") == "ClusterRole" =>
+        {
+            out.push(ClusterRef::new(
+                "rbac.authorization.k8s.io",
+                "ClusterRole",
+                str_at(obj, "/roleRef/name"),
+            ));
         }
         _ => {}
     }

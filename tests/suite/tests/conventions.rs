@@ -49,9 +49,9 @@ fn unknown_flag_is_usage_error_exit_2() {
 
 #[test]
 fn unimplemented_plugins_refuse_and_change_nothing() {
-    // backup, drainplan and rotate are shells until their issues land: any
-    // real invocation must exit 2 before touching a cluster.
-    for plugin in ["backup", "drainplan", "rotate"] {
+    // drainplan and rotate are shells until their issues land: any real
+    // invocation must exit 2 before touching a cluster.
+    for plugin in ["drainplan", "rotate"] {
         Command::new(plugin_bin(plugin))
             .args(["--kubeconfig", "/nonexistent", "anything"])
             .assert()
@@ -60,6 +60,16 @@ fn unimplemented_plugins_refuse_and_change_nothing() {
             .stderr(predicate::str::starts_with("error: "))
             .stderr(predicate::str::contains("not implemented yet"));
     }
+}
+
+#[test]
+fn backup_rejects_an_unknown_command_with_exit_2() {
+    Command::new(plugin_bin("backup"))
+        .args(["--kubeconfig", "/nonexistent", "anything"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::starts_with("error: "));
 }
 
 #[test]

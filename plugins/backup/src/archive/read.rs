@@ -278,10 +278,11 @@ fn pax_path(data: &[u8]) -> Option<String> {
     })
 }
 
+/// The first block read to tell the format, put back in front of the rest.
+type Peeked<R> = BufReader<std::io::Chain<Cursor<Vec<u8>>, R>>;
+
 /// Open `input`: zstd or plain tar, else [`NotAnArchive`].
-fn open<R: Read>(
-    mut input: R,
-) -> Result<(Source<BufReader<std::io::Chain<Cursor<Vec<u8>>, R>>>, bool), NotAnArchive> {
+fn open<R: Read>(mut input: R) -> Result<(Source<Peeked<R>>, bool), NotAnArchive> {
     let mut first = vec![0u8; BLOCK];
     let mut filled = 0;
     while filled < BLOCK {
