@@ -334,7 +334,7 @@ pub async fn create(args: &Args, c: &CreateArgs, session: &Session) -> Result<Ex
     });
     manifest.changes = session.journal.entries();
     let partial = manifest.skipped.iter().any(|s| s.cause.is_partial());
-    print(args, &manifest, to_stdout)?;
+    print(args, &manifest, &session.journal, to_stdout)?;
     if args.out.show_stats() {
         eprintln!("{}", conn.stats_line());
     }
@@ -397,13 +397,22 @@ async fn namespace_objects(
     }
 }
 
-fn print(args: &Args, m: &BackupManifest, to_stdout: bool) -> Result<()> {
+fn print(
+    args: &Args,
+    m: &BackupManifest,
+    journal: &common::journal::Journal,
+    to_stdout: bool,
+) -> Result<()> {
     let painter = args.out.painter();
     let written = m.archive.as_ref().map(|a| a.path.as_str()).unwrap_or("-");
-    let text = format!(
+    let mut text = format!(
         "backup written to {written}\n{}",
         render::manifest_text(m, &painter)
     );
+    if !journal.is_empty() {
+        text.push('\n');
+        text.push_str(&journal.render_text(&painter));
+    }
     if to_stdout {
         // stdout carries the archive: the summary goes to stderr.
         eprint!("{text}");

@@ -142,36 +142,49 @@ pub fn manifest_text(m: &BackupManifest, p: &Painter) -> String {
         out.push_str(line.trim_end());
         out.push('\n');
     }
-    // Objects per namespace and kind, from the entry list when present.
+    // Objects per namespace and kind; sizes and encryption from the entry list when
+    // it is there (inspect), counts alone otherwise (create).
     let mut per: BTreeMap<(String, String), (u64, u64, u64)> = BTreeMap::new();
+    for (ns, kinds) in &m.counts.by_namespace_kind {
+        for (kind, n) in kinds {
+            per.entry((ns.clone(), kind.clone())).or_default().0 = *n;
+        }
+    }
     for e in m
         .entries
         .iter()
         .filter(|e| e.entry_type == EntryType::Object)
     {
-        let ns = e.namespace.clone().unwrap_or_else(|| "(cluster)".into());
+        let ns = e.namespace.clone().unwrap_or_else(|| "_cluster".into());
         let kind = crate::archive::write::kind_key(
             e.api_version.as_deref(),
             e.kind.as_deref().unwrap_or(""),
         );
         let slot = per.entry((ns, kind)).or_default();
-        slot.0 += 1;
         slot.1 += e.size;
         if e.encrypted {
             slot.2 += 1;
         }
     }
+    let sizes = !m.entries.is_empty();
     if !per.is_empty() {
         out.push('\n');
-        let mut t = Table::new(["NAMESPACE", "KIND", "COUNT", "SIZE", "ENCRYPTED"]);
+        let mut t = if sizes {
+            Table::new(["NAMESPACE", "KIND", "COUNT", "SIZE", "ENCRYPTED"])
+        } else {
+            Table::new(["NAMESPACE", "KIND", "COUNT"])
+        };
         for ((ns, kind), (n, size, enc)) in per {
-            t.row([
-                Cell::new(ns),
-                Cell::new(kind),
-                Cell::new(n.to_string()),
-                Cell::new(bytes(size)),
-                Cell::new(if enc > 0 { enc.to_string() } else { "-".into() }),
-            ]);
+            let mut row = vec![Cell::new(ns), Cell::new(kind), Cell::new(n.to_string())];
+            if sizes {
+                row.push(Cell::new(bytes(size)));
+                row.push(Cell::new(if enc > 0 {
+                    enc.to_string()
+                } else {
+                    "-".into()
+                }));
+            }
+            t.row(row);
         }
         out.push_str(&t.render(p));
     }

@@ -150,6 +150,9 @@ pub struct Counts {
     pub by_kind: BTreeMap<String, u64>,
     /// Objects per namespace (`_cluster` for cluster-scoped objects).
     pub by_namespace: BTreeMap<String, u64>,
+    /// Objects per namespace and kind.
+    #[serde(default)]
+    pub by_namespace_kind: BTreeMap<String, BTreeMap<String, u64>>,
     /// Objects left out by the default exclusion rules, per rule.
     pub excluded: BTreeMap<String, u64>,
 }

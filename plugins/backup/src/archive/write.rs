@@ -165,12 +165,16 @@ impl Spool {
         match e.entry_type {
             EntryType::Object => {
                 c.objects += 1;
-                if let Some(kind) = &e.kind {
-                    *c.by_kind
-                        .entry(kind_key(e.api_version.as_deref(), kind))
-                        .or_default() += 1;
-                }
                 let ns = e.namespace.clone().unwrap_or_else(|| "_cluster".into());
+                if let Some(kind) = &e.kind {
+                    let k = kind_key(e.api_version.as_deref(), kind);
+                    *c.by_namespace_kind
+                        .entry(ns.clone())
+                        .or_default()
+                        .entry(k.clone())
+                        .or_default() += 1;
+                    *c.by_kind.entry(k).or_default() += 1;
+                }
                 *c.by_namespace.entry(ns).or_default() += 1;
             }
             EntryType::Dump => c.dumps += 1,

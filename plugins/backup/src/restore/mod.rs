@@ -331,6 +331,13 @@ pub async fn restore(args: &Args, r: &RestoreArgs, session: &Session) -> Result<
                     None => Err(
                         "the snapshot.storage.k8s.io API is not served by this cluster".to_string(),
                     ),
+                    // Its namespace does not exist yet under a dry run: nothing to
+                    // validate the snapshot objects against.
+                    Some(_)
+                        if dry.is_dry() && ctx.pending_namespaces.contains(&i.target.namespace) =>
+                    {
+                        Ok(rec.volume_snapshot.clone())
+                    }
                     Some(apis) => {
                         snapshots::prepare(
                             &conn.client,
