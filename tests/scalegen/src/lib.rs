@@ -1,6 +1,7 @@
 //! sandbox-scale: writes a large, realistic cluster as kube-sandbox fixture
 //! YAML, deterministically from a seed, for benchmarks and scale tests.
 
+pub mod custom;
 pub mod model;
 pub mod render;
 pub mod rng;
