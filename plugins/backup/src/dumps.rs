@@ -249,14 +249,9 @@ pub async fn take(
     };
     tracing::info!(dump = %spec.name, pod = %spec.pod, "running {}", spec.command.join(" "));
     let mut process = api.exec(&spec.pod, spec.command.clone(), &params).await?;
-    let mut stdout = process
-        .stdout()
-        .ok_or_else(|| Error::other("exec gave no stdout"))?;
-    let mut stderr = process
-        .stderr()
-        .ok_or_else(|| Error::other("exec gave no stderr"))?;
-    let status = process.take_status();
+    let (mut stdout, stderr, status) = pipes(&mut process)?;
     let errors = async move {
+        let mut stderr = stderr;
         let mut buf = Vec::new();
         let _ = stderr.read_to_end(&mut buf).await;
         buf
@@ -330,6 +325,24 @@ pub async fn take(
     Ok((record, spooled))
 }
 
+/// The stdout and stderr readers of an exec and its final Status.
+#[allow(clippy::type_complexity)]
+fn pipes(
+    process: &mut kube::api::AttachedProcess,
+) -> Result<(
+    tokio::io::ReadHalf<tokio::io::SimplexStream>,
+    tokio::io::ReadHalf<tokio::io::SimplexStream>,
+    Option<impl std::future::Future<Output = Option<Status>> + use<>>,
+)> {
+    let stdout = process
+        .stdout()
+        .ok_or_else(|| Error::other("exec gave no stdout"))?;
+    let stderr = process
+        .stderr()
+        .ok_or_else(|| Error::other("exec gave no stderr"))?;
+    Ok((stdout, stderr, process.take_status()))
+}
+
 /// Wait until the dump's pod (same name, else a pod of the same workload) exists in
 /// `namespace` and is Ready; its name.
 pub async fn ready_pod(
@@ -390,13 +403,7 @@ pub async fn feed(
     let mut stdin = process
         .stdin()
         .ok_or_else(|| Error::other("exec gave no stdin"))?;
-    let mut stdout = process
-        .stdout()
-        .ok_or_else(|| Error::other("exec gave no stdout"))?;
-    let mut stderr = process
-        .stderr()
-        .ok_or_else(|| Error::other("exec gave no stderr"))?;
-    let status = process.take_status();
+    let (mut stdout, mut stderr, status) = pipes(&mut process)?;
     let send = async move {
         let mut sent = 0u64;
         while let Some(chunk) = chunks.recv().await {

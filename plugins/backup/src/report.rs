@@ -382,3 +382,31 @@ pub struct DumpResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
+
+/// An empty manifest for unit tests of the archive stages.
+#[cfg(test)]
+pub(crate) fn test_manifest() -> BackupManifest {
+    BackupManifest {
+        api_version: api_version(),
+        kind: "BackupManifest".into(),
+        schema_version: SCHEMA_VERSION,
+        tool: Tool::this(),
+        created_at: jiff::Timestamp::UNIX_EPOCH,
+        source: Source::default(),
+        scope: Scope::default(),
+        encryption: Encryption {
+            secrets: SecretsMode::Excluded,
+            dumps_encrypted: false,
+            recipients: Vec::new(),
+            passphrase: false,
+            key_entries: Vec::new(),
+        },
+        counts: Counts::default(),
+        dumps: Vec::new(),
+        snapshots: Vec::new(),
+        skipped: Vec::new(),
+        archive: None,
+        changes: Vec::new(),
+        entries: Vec::new(),
+    }
+}

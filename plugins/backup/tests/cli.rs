@@ -78,6 +78,15 @@ fn backup(sb: &Sandbox, work: &Work, args: &[&str]) -> Output {
     run(&mut cmd)
 }
 
+/// `restore FILE --identity KEY ARGS` in the work dir.
+fn restore(sb: &Sandbox, work: &Work, file: &str, args: &[&str]) -> Output {
+    let path = work.s(file);
+    let key = work.key_file();
+    let mut all = vec!["restore", path.as_str(), "--identity", key.as_str()];
+    all.extend_from_slice(args);
+    backup(sb, work, &all)
+}
+
 fn kubectl(sb: &Sandbox, args: &[&str]) -> Output {
     let mut cmd = suite_tests::kubectl();
     cmd.arg("--kubeconfig")
@@ -586,19 +595,7 @@ fn round_trip_of_the_demo_namespace() {
     let out = kubectl(&sb, &["delete", "namespace", "hypersdk"]);
     assert_eq!(code(&out), Some(0), "{}", explain(&out));
     let key = work.key_file();
-    let out = backup(
-        &sb,
-        &work,
-        &[
-            "restore",
-            &work.s("b.tar.zst"),
-            "--identity",
-            &key,
-            "--dumps",
-            "-o",
-            "json",
-        ],
-    );
+    let out = restore(&sb, &work, "b.tar.zst", &["--dumps", "-o", "json"]);
     assert_eq!(code(&out), Some(0), "{}", explain(&out));
     let report = json(&out);
     assert_eq!(report["kind"], "RestoreReport");
@@ -699,14 +696,11 @@ fn round_trip_into_another_namespace() {
     );
     let archived = archived_objects(&work, &work.path("b.tar.zst"));
     let key = work.key_file();
-    let out = backup(
+    let out = restore(
         &sb,
         &work,
+        "b.tar.zst",
         &[
-            "restore",
-            &work.s("b.tar.zst"),
-            "--identity",
-            &key,
             "--namespace-map",
             "hypersdk=hypersdk-restore",
             "--dumps",
@@ -817,18 +811,7 @@ fn claims_are_restored_from_their_snapshots() {
     let out = kubectl(&sb, &["delete", "pvc", "data-catalog-0", "-n", "hypersdk"]);
     assert_eq!(code(&out), Some(0), "{}", explain(&out));
     let key = work.key_file();
-    let out = backup(
-        &sb,
-        &work,
-        &[
-            "restore",
-            &work.s("b.tar.zst"),
-            "--identity",
-            &key,
-            "-o",
-            "json",
-        ],
-    );
+    let out = restore(&sb, &work, "b.tar.zst", &["-o", "json"]);
     assert_eq!(code(&out), Some(0), "{}", explain(&out));
     let claim = json(&kubectl(
         &sb,
@@ -860,20 +843,7 @@ fn snapshots_survive_deleting_the_namespace() {
     create(&sb, &work, "b.tar.zst", &["--snapshot-volumes"]);
     kubectl(&sb, &["delete", "namespace", "hypersdk"]);
     let key = work.key_file();
-    let out = backup(
-        &sb,
-        &work,
-        &[
-            "restore",
-            &work.s("b.tar.zst"),
-            "--identity",
-            &key,
-            "--timeout",
-            "20s",
-            "-o",
-            "json",
-        ],
-    );
+    let out = restore(&sb, &work, "b.tar.zst", &["--timeout", "20s", "-o", "json"]);
     assert_eq!(code(&out), Some(0), "{}", explain(&out));
     let claim = json(&kubectl(
         &sb,
@@ -925,15 +895,11 @@ fn server_dry_run_lists_exactly_the_conflicts_and_changes_nothing() {
         ],
     );
     let before = versions(&sb);
-    let key = work.key_file();
-    let out = backup(
+    let out = restore(
         &sb,
         &work,
+        "b.tar.zst",
         &[
-            "restore",
-            &work.s("b.tar.zst"),
-            "--identity",
-            &key,
             "--namespace-map",
             "hypersdk=hypersdk-restore",
             "--dry-run=server",
@@ -985,14 +951,11 @@ fn server_dry_run_lists_exactly_the_conflicts_and_changes_nothing() {
     );
     assert_eq!(versions(&sb), before, "a server dry run changes nothing");
     // --existing fail turns the same conflicts into failures (exit 4), still changing nothing.
-    let out = backup(
+    let out = restore(
         &sb,
         &work,
+        "b.tar.zst",
         &[
-            "restore",
-            &work.s("b.tar.zst"),
-            "--identity",
-            &key,
             "--namespace-map",
             "hypersdk=hypersdk-restore",
             "--dry-run=server",

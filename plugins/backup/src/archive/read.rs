@@ -557,16 +557,7 @@ mod tests {
             )
             .unwrap_or_else(|e| panic!("{e}"));
         }
-        let head: BackupManifest = serde_json::from_value(serde_json::json!({
-            "apiVersion": "backup.kubectl-plugins.dev/v1", "kind": "BackupManifest",
-            "schemaVersion": 1, "tool": {"name": "t", "version": "0"},
-            "createdAt": "2026-01-01T00:00:00Z", "source": {"context": "c", "server": "s", "serverVersion": "v"},
-            "scope": {"namespaces": [], "allNamespaces": true, "includeClusterResources": false, "resources": []},
-            "encryption": {"secrets": "excluded", "dumpsEncrypted": false, "passphrase": false},
-            "counts": {"entries": 0, "objects": 0, "bytes": 0, "encrypted": 0, "dumps": 0, "snapshots": 0,
-                       "byKind": {}, "byNamespace": {}, "excluded": {}}
-        }))
-        .unwrap_or_else(|e| panic!("{e}"));
+        let head: BackupManifest = crate::report::test_manifest();
         w.finish(head).unwrap_or_else(|e| panic!("{e}")).inner
     }
 

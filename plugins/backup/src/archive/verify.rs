@@ -202,16 +202,7 @@ mod tests {
     use crate::report::{Entry, EntryType};
 
     fn manifest(paths: &[&str]) -> BackupManifest {
-        let mut m: BackupManifest = serde_json::from_value(serde_json::json!({
-            "apiVersion": "backup.kubectl-plugins.dev/v1", "kind": "BackupManifest",
-            "schemaVersion": 1, "tool": {"name": "t", "version": "0"},
-            "createdAt": "2026-01-01T00:00:00Z", "source": {"context": "c", "server": "s", "serverVersion": "v"},
-            "scope": {"namespaces": [], "allNamespaces": true, "includeClusterResources": false, "resources": []},
-            "encryption": {"secrets": "excluded", "dumpsEncrypted": false, "passphrase": false},
-            "counts": {"entries": 0, "objects": 0, "bytes": 0, "encrypted": 0, "dumps": 0, "snapshots": 0,
-                       "byKind": {}, "byNamespace": {}, "excluded": {}}
-        }))
-        .unwrap_or_else(|e| panic!("{e}"));
+        let mut m: BackupManifest = crate::report::test_manifest();
         m.entries = paths
             .iter()
             .map(|p| Entry {
