@@ -303,8 +303,16 @@ pub async fn restore(args: &Args, r: &RestoreArgs, session: &Session) -> Result<
     };
     let mut results: Vec<ObjectResult> = Vec::with_capacity(items.len());
     let mut interrupted = false;
+    let progress = common::progress::Progress::bar(items.len() as u64, "restoring");
     for range in plan::waves(&items) {
         let wave = &items[range];
+        if let Some(first) = wave.first() {
+            progress.set_message(format!(
+                "tier {}: {}",
+                first.tier,
+                plan::TIERS.get(usize::from(first.tier)).unwrap_or(&"")
+            ));
+        }
         if session.is_cancelled() {
             interrupted = true;
             results.extend(
@@ -359,7 +367,14 @@ pub async fn restore(args: &Args, r: &RestoreArgs, session: &Session) -> Result<
             }
         }
         let outcomes: Vec<ObjectResult> = futures::stream::iter(wave.iter().zip(bodies))
-            .map(|(i, b)| ctx.apply(i, b, exists(i)))
+            .map(|(i, b)| {
+                let (progress, ctx, exists) = (&progress, &ctx, &exists);
+                async move {
+                    let r = ctx.apply(i, b, exists(i)).await;
+                    progress.inc(1);
+                    r
+                }
+            })
             .buffered(CONCURRENT_WRITES)
             .collect()
             .await;
@@ -369,6 +384,7 @@ pub async fn restore(args: &Args, r: &RestoreArgs, session: &Session) -> Result<
         results.extend(outcomes);
     }
 
+    progress.finish_and_clear();
     let mut dump_results = Vec::new();
     if r.dumps && !interrupted && !session.is_cancelled() {
         for d in &manifest.dumps {
