@@ -25,6 +25,11 @@ use crate::crypto::ArchiveKey;
 use crate::plan::{self, ClusterRef, Plan, RuleContext};
 use crate::report::{EntryType, ResourceType};
 
+/// Objects per list page. Smaller than common's 500: with 8 lists in flight, the pages
+/// being decoded are most of `create`'s memory, and this keeps it flat as the cluster
+/// grows (measured in make bench) at the cost of twice the requests.
+pub const PAGE: u32 = 250;
+
 /// A message to the archive writer thread.
 pub enum Msg {
     /// One entry's bytes.
@@ -198,6 +203,7 @@ impl Collector {
     ) -> Result<()> {
         let api = dynamic_api(&self.client, r, ns);
         let lp = ListParams {
+            limit: Some(PAGE),
             label_selector: if only.is_none() {
                 self.selector.clone()
             } else {
