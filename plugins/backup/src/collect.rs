@@ -28,7 +28,7 @@ use crate::report::{EntryType, ResourceType};
 /// Objects per list page. Smaller than common's 500: with 8 lists in flight, the pages
 /// being decoded are most of `create`'s memory, and this keeps it flat as the cluster
 /// grows (measured in make bench) at the cost of twice the requests.
-pub const PAGE: u32 = 250;
+pub const PAGE: u32 = 100;
 
 /// A message to the archive writer thread.
 pub enum Msg {
