@@ -65,7 +65,7 @@ backup_report() {
   local s2=backup-2k s20=backup-20k
   echo "## kubectl backup: ~20,000 objects over 50 namespaces, custom resources included"
   echo
-  echo "sandbox-scale presets \`backup-20k\` ($(scenario_flags backup-20k)) and \`backup-2k\` ($(scenario_flags backup-2k)); latency 0. \`create -A --plaintext-secrets\` (as \`kubectl get -o yaml\` writes them) against \`kubectl get $BACKUP_ARCHIVED_KINDS -A -o yaml > file\`; \`restore\` into a fresh empty sandbox each run. The server rows are kube-sandbox alone, driven by curl: every list the backup makes (500 per page, 8 at once), and 2,000 ConfigMap creates 16 at once."
+  echo "sandbox-scale presets \`backup-20k\` ($(scenario_flags backup-20k)) and \`backup-2k\` ($(scenario_flags backup-2k)); latency 0. \`create -A --plaintext-secrets\` (as \`kubectl get -o yaml\` writes them) against \`kubectl get $BACKUP_ARCHIVED_KINDS -A -o yaml > file\`; \`restore\` into a fresh empty sandbox each run. The server rows are kube-sandbox alone, driven by curl (one process per page, so an upper bound of the server's share): every type the backup lists, 500 per page, 8 types at once; and 2,000 ConfigMap creates, 16 at once."
   echo
   echo "| scenario | objects in cluster | in the archive | create -A | objects/s | kubectl get -o yaml | create RSS | restore | objects/s | restore RSS | server: list all | server: 2,000 writes |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
