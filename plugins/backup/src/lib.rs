@@ -1,29 +1,34 @@
-//! kubectl backup: Verifiable, restorable, optionally encrypted backups of namespaces in one file.
-//! Only the command-line shell exists so far; its issue delivers the plugin.
+//! kubectl backup: a verifiable, restorable, encrypted backup of namespaces in one file.
+//! Stages: args → plan (scope) → collect (page streams) → archive (tar + zstd, manifest
+//! last) with crypto (age); and back: load (verify) → restore plan (tiers) → apply.
 
-use clap::Parser;
-use common::{Error, Exit, Result};
+pub mod archive;
+pub mod args;
+pub mod collect;
+pub mod create;
+pub mod crypto;
+pub mod diff;
+pub mod dumps;
+pub mod load;
+pub mod offline;
+pub mod plan;
+pub mod render;
+pub mod report;
+pub mod restore;
+pub mod snapshots;
 
-/// Command line of `kubectl backup`.
-#[derive(Debug, Parser)]
-#[command(
-    name = "kubectl backup",
-    bin_name = "kubectl backup",
-    version,
-    about = "Verifiable, restorable, optionally encrypted backups of namespaces in one file",
-    long_about = "Planned: kubectl backup create|verify|diff|restore --dry-run. Objects, secrets, volume snapshots and database dumps of namespaces in one verifiable archive, with no in-cluster server. Not implemented yet: every invocation but --help/--version exits 2 and changes nothing."
-)]
-pub struct Args {
-    /// Words after `kubectl backup` (reserved for the subcommands to come).
-    #[arg(hide = true, trailing_var_arg = true, allow_hyphen_values = true)]
-    pub rest: Vec<String>,
-}
+use common::run::Session;
+use common::{Exit, Result};
 
-/// Refuses to act: nothing is implemented yet, so nothing may change.
-pub async fn run(_args: Args) -> Result<Exit> {
-    Err(
-        Error::usage("kubectl backup is not implemented yet in this version").with_hint(
-            "see 'kubectl backup --help' and the README for the plugins available today",
-        ),
-    )
+use crate::args::{Args, Command};
+
+/// Run one command and return the exit code the contract asks for.
+pub async fn run(args: Args, session: Session) -> Result<Exit> {
+    match &args.command {
+        Command::Create(c) => create::create(&args, c, &session).await,
+        Command::Inspect(f) => offline::inspect(&f.file, &args.out),
+        Command::Verify(f) => offline::verify(&f.file, &args.out),
+        Command::Diff(d) => diff::diff(&args, d, &session).await,
+        Command::Restore(r) => restore::restore(&args, r, &session).await,
+    }
 }

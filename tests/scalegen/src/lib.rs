@@ -8,6 +8,7 @@ macro_rules! w {
     }};
 }
 
+pub mod custom;
 pub mod drain;
 pub mod model;
 pub mod render;

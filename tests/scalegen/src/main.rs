@@ -53,6 +53,29 @@ struct Args {
     /// Also write this many kubernetes.io/tls Secrets with certificate chains (for `kubectl rotate certs`).
     #[arg(long, default_value_t = 0, value_name = "N")]
     tls_secrets: usize,
+    /// Also a CRD (exportprofiles.bench.example.com) and this many of its custom
+    /// resources, spread over the namespaces (backup benchmarks).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    custom_resources: usize,
+}
+
+/// The custom resources of `--custom-resources`, into the namespaces just written.
+fn write_custom(out: &std::path::Path, count: usize) -> anyhow::Result<()> {
+    let mut namespaces: Vec<String> = std::fs::read_dir(out.join("namespaces"))?
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    namespaces.sort();
+    for f in sandbox_scale::custom::render_custom(&namespaces, count) {
+        let path = out.join(&f.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, &f.text)?;
+    }
+    eprintln!("wrote {count} custom resources (exportprofiles.bench.example.com)");
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -71,7 +94,13 @@ fn main() -> ExitCode {
         tls_secrets: args.tls_secrets,
     };
     let started = Instant::now();
-    match write(&cfg, &args.out) {
+    let written = write(&cfg, &args.out).and_then(|c| {
+        if args.custom_resources > 0 {
+            write_custom(&args.out, args.custom_resources)?;
+        }
+        Ok(c)
+    });
+    match written {
         Ok(c) => {
             eprintln!(
                 "wrote {}: {} nodes, {} namespaces, {} deployments, {} pods ({} CrashLoopBackOff, {} Pending, {} OOMKilled), {} events, {} TLS Secrets in {:.2}s",
