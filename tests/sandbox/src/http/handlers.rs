@@ -12,9 +12,9 @@ use crate::error::{ApiError, success_status};
 use crate::gc::{self, Propagation};
 use crate::meta::{fill_create_metadata, metadata_mut, rfc3339};
 use crate::patch::{self, PatchType};
-use crate::registry::ResourceType;
+use crate::registry::{Generation, ResourceType};
 use crate::selectors::{FieldSelector, LabelSelector};
-use crate::store::{ListQuery, Txn, meta_str};
+use crate::store::{Inner, ListQuery, Txn, meta_str};
 use crate::{discovery, openapi, table};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -48,6 +48,17 @@ pub async fn dispatch(
             (Some(_), Some(v)) => json_response(200, &v),
         }
     };
+    let raw = |v: Option<Value>| -> Response<Body> {
+        match (negotiate(accept.as_deref(), Offer::Plain), v) {
+            (None, _) => error_response(&not_acceptable()),
+            (_, None) => error_response(&ApiError::no_route()),
+            (Some(_), Some(v)) => json_bytes(
+                200,
+                "application/json",
+                serde_json::to_vec(&v).unwrap_or_default(),
+            ),
+        }
+    };
     let discovery_doc = |legacy: bool, fallback: Value| -> Response<Body> {
         match negotiate(accept.as_deref(), Offer::Discovery) {
             None => error_response(&not_acceptable()),
@@ -56,7 +67,7 @@ pub async fn dispatch(
                 json_bytes(
                     200,
                     discovery::AGGREGATED_CONTENT_TYPE,
-                    serde_json::to_vec(&doc).unwrap_or_default(),
+                    crate::wire::body(&doc),
                 )
             }
             Some(_) => json_response(200, &fallback),
@@ -71,7 +82,15 @@ pub async fn dispatch(
             );
             r
         }
-        Route::Version => plain(Some(discovery::version())),
+        // `WriteRawJSON` in the real server: indented, no final newline.
+        Route::Version => match negotiate(accept.as_deref(), Offer::Plain) {
+            None => error_response(&not_acceptable()),
+            Some(_) => json_bytes(
+                200,
+                "application/json",
+                serde_json::to_vec_pretty(&discovery::version()).unwrap_or_default(),
+            ),
+        },
         Route::CoreVersions => discovery_doc(true, discovery::core_api_versions(&state.address)),
         Route::Groups => {
             let list = discovery::api_group_list(&state.registry());
@@ -85,9 +104,10 @@ pub async fn dispatch(
         Route::OpenApiV2 if negotiate(accept.as_deref(), Offer::Plain).is_none() => {
             error_response(&ApiError::no_route())
         }
-        Route::OpenApiV2 => plain(Some(openapi::v2(&state.registry()))),
-        Route::OpenApiV3Index => plain(Some(openapi::v3_index(&state.registry()))),
-        Route::OpenApiV3(p) => plain(openapi::v3_document(&state.registry(), &p)),
+        // kube-openapi writes the marshalled document as it is (no newline).
+        Route::OpenApiV2 => raw(Some(openapi::v2(&state.registry()))),
+        Route::OpenApiV3Index => raw(Some(openapi::v3_index(&state.registry()))),
+        Route::OpenApiV3(p) => raw(openapi::v3_document(&state.registry(), &p)),
         Route::NotFound => error_response(&ApiError::no_route()),
         Route::MethodNotAllowed => error_response(&ApiError::method_not_allowed(
             "the server does not allow this method on the requested resource",
@@ -162,7 +182,7 @@ async fn resource(
         namespace: r.namespace.clone(),
         name: r.name.clone(),
     };
-    if !auth::allowed(&who, &attrs) {
+    if !state.store.read(|inner| auth::allowed(inner, &who, &attrs)) {
         return Err(auth::forbidden(&who, &attrs));
     }
     let format = if r.subresource == "log" {
@@ -241,7 +261,8 @@ async fn resource(
         }
         ("create", "") if ctx.rt.group == "authorization.k8s.io" => reviews::review(&ctx, &body),
         ("create", "") if ctx.rt.kind == "SelfSubjectReview" => reviews::whoami(&ctx),
-        ("create", "token") => subresources::service_account_token(&ctx, &body),
+        ("create", "token") => super::tokens::request(&ctx, &body),
+        ("create", "") if ctx.rt.kind == "TokenReview" => super::tokens::review(&ctx, &body),
         ("create", "") => create(&ctx, &body),
         ("create", "eviction") => subresources::evict(&ctx, &body),
         ("update" | "patch", "scale") => subresources::write_scale(&ctx, &content_type, &body),
@@ -281,9 +302,10 @@ pub fn list_query(r: &ResourceRequest, q: &Query) -> Result<ListQuery, ApiError>
     })
 }
 
-/// The object as served under the requested group/version.
+/// The object as served under the requested group/version, keys in the
+/// order a real server writes them.
 pub fn for_version(rt: &ResourceType, obj: Value) -> Value {
-    set_type(rt, crate::convert::to_served(rt, obj))
+    crate::wire::order_object(rt, set_type(rt, crate::convert::to_served(rt, obj)))
 }
 
 fn set_type(rt: &ResourceType, mut obj: Value) -> Value {
@@ -300,8 +322,9 @@ fn stored_type(rt: &ResourceType, obj: Value) -> Value {
 }
 
 pub fn partial(obj: &Value) -> Value {
+    let meta = obj.get("metadata").cloned().unwrap_or(json!({}));
     json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-        "metadata": obj.get("metadata").cloned().unwrap_or(json!({}))})
+        "metadata": crate::wire::order_metadata(meta)})
 }
 
 /// One object in the negotiated format (JSON, Table or PartialObjectMetadata).
@@ -364,6 +387,9 @@ fn list(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
             json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
             "metadata": meta, "items": items.iter().map(partial).collect::<Vec<_>>()})
         }
+        // A custom resource list is a Go map on the server: keys sorted.
+        _ if ctx.rt.custom => json!({"apiVersion": ctx.rt.api_version(), "items": items,
+            "kind": ctx.rt.list_kind(), "metadata": crate::wire::sorted(meta)}),
         _ => {
             json!({"kind": ctx.rt.list_kind(), "apiVersion": ctx.rt.api_version(), "metadata": meta, "items": items})
         }
@@ -513,29 +539,42 @@ fn create_in(
     {
         return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
     }
-    fill_create_metadata(&mut obj, ns.as_deref(), ts);
     let mut obj = stored_type(rt, obj);
-    match rt.kind.as_str() {
-        "Namespace" => {
-            obj["status"] = json!({"phase": "Active"});
-            obj["spec"] = json!({"finalizers": ["kubernetes"]});
-            if let Some(m) = metadata_mut(&mut obj) {
-                let labels = m.entry("labels").or_insert_with(|| json!({}));
-                labels["kubernetes.io/metadata.name"] = json!(name);
+    fill_create_metadata(&mut obj, ns.as_deref(), ts);
+    // PrepareForCreate: status is the controllers' to write, so a create
+    // starts without one; defaulting (which a real server also applies when
+    // it reads the stored object back) then fills the status defaults, such
+    // as a PVC's Pending phase or a Service's empty load balancer.
+    if rt.has_subresource("status")
+        && let Some(m) = obj.as_object_mut()
+    {
+        m.remove("status");
+    }
+    crate::defaults::apply(rt, &mut obj);
+    match (rt.group.as_str(), rt.kind.as_str()) {
+        _ if rt.custom => {}
+        ("", "Service") => crate::services::allocate(txn.inner(), &mut obj),
+        ("", "Namespace") => {
+            // The namespace strategy requires the `kubernetes` finalizer.
+            let spec = obj
+                .as_object_mut()
+                .and_then(|o| o.entry("spec").or_insert(json!({})).as_object_mut());
+            if let Some(spec) = spec {
+                let finalizers = spec.entry("finalizers").or_insert(json!([]));
+                if let Some(list) = finalizers.as_array_mut()
+                    && !list.iter().any(|f| f == "kubernetes")
+                {
+                    list.push(json!("kubernetes"));
+                }
             }
         }
-        "Deployment" | "StatefulSet" | "DaemonSet" => {
-            crate::controllers::apply_defaults(&mut obj);
-            if let Some(m) = obj.as_object_mut() {
-                m.remove("status");
-            }
-        }
-        "Pod" => {
+        ("batch", "Job") => crate::defaults::job_selector(&mut obj),
+        ("", "Pod") => {
             // Like the pod strategy: a new pod is Pending whatever the client sent.
             let qos = crate::meta::qos_class(&obj);
             obj["status"] = json!({"phase": "Pending", "qosClass": qos});
         }
-        "CustomResourceDefinition" => {
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => {
             let mut probe = crate::registry::Registry::builtin();
             probe
                 .add_crd(&obj)
@@ -544,12 +583,6 @@ fn create_in(
                 {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "lastTransitionTime": rfc3339(ts)},
                 {"type": "Established", "status": "True", "reason": "InitialNamesAccepted", "lastTransitionTime": rfc3339(ts)}],
                 "acceptedNames": obj.pointer("/spec/names").cloned().unwrap_or(json!({}))});
-        }
-        _ if rt.has_subresource("status") => {
-            // Status is the controllers' to write; create starts without it.
-            if let Some(m) = obj.as_object_mut() {
-                m.remove("status");
-            }
         }
         _ => {}
     }
@@ -588,6 +621,12 @@ fn after_write(ctx: &Ctx, obj: &Value, deleted: bool) {
     } else if let Err(e) = reg.add_crd(obj) {
         tracing::warn!("CRD not registered: {e}");
     }
+    // The registry lock is not held across the store write.
+    let served = reg.clone();
+    drop(reg);
+    ctx.state.store.write(false, |txn| {
+        crate::bootstrap::sync_api_services(txn, &served, now())
+    });
 }
 
 fn spec_changed(old: &Value, new: &Value) -> bool {
@@ -606,6 +645,7 @@ fn spec_changed(old: &Value, new: &Value) -> bool {
 /// The stored object after an update: immutable metadata kept, the status
 /// split honoured, generation bumped when the spec changed.
 pub(super) fn prepare_update(
+    inner: &Inner,
     rt: &ResourceType,
     old: &Value,
     new: Value,
@@ -637,15 +677,31 @@ pub(super) fn prepare_update(
         n
     };
     out = stored_type(rt, out);
-    let generation = old
-        .pointer("/metadata/generation")
-        .and_then(Value::as_i64)
-        .unwrap_or(1);
-    let generation = if subresource != "status" && spec_changed(old, &out) {
-        generation + 1
+    // Every write is decoded, so defaulted, again (a patch that drops a
+    // defaulted field gets it back), as in a real server.
+    crate::defaults::apply(rt, &mut out);
+    if rt.kind == "Service" && !rt.custom {
+        crate::services::keep_allocated(old, &mut out);
+        crate::services::allocate(inner, &mut out);
+    }
+    let policy = if rt.custom {
+        Generation::Tracked
     } else {
-        generation
+        crate::registry::generation_of(&rt.api_version(), &rt.kind)
     };
+    let old_generation = old.pointer("/metadata/generation").and_then(Value::as_i64);
+    let generation = match (policy, old_generation) {
+        (Generation::None, _) => None,
+        (Generation::BumpOnly, None) => Some(0),
+        (_, g) => Some(g.unwrap_or(1)),
+    };
+    let generation = generation.map(|g| {
+        if subresource != "status" && spec_changed(old, &out) {
+            g + 1
+        } else {
+            g
+        }
+    });
     if let Some(m) = metadata_mut(&mut out) {
         for k in [
             "uid",
@@ -660,7 +716,10 @@ pub(super) fn prepare_update(
                 None => m.remove(k),
             };
         }
-        m.insert("generation".into(), json!(generation));
+        match generation {
+            Some(g) if g > 0 => m.insert("generation".into(), json!(g)),
+            _ => m.remove("generation"),
+        };
     }
     out
 }
@@ -736,7 +795,7 @@ fn update(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
             .cloned()
             .ok_or_else(|| ctx.not_found())?;
         check_rv(ctx, &old, &new)?;
-        let obj = prepare_update(&ctx.rt, &old, new, &ctx.r.subresource);
+        let obj = prepare_update(txn.inner(), &ctx.rt, &old, new, &ctx.r.subresource);
         Ok::<_, ApiError>(commit_update(txn, ctx, &old, obj, "Update"))
     })?;
     after_write(ctx, &stored, false);
@@ -769,7 +828,7 @@ fn patch_object(ctx: &Ctx, content_type: &str, body: &[u8]) -> Result<Response<B
         if meta_str(&doc, "resourceVersion") != meta_str(&old, "resourceVersion") {
             check_rv(ctx, &old, &doc)?;
         }
-        let obj = prepare_update(&ctx.rt, &old, doc, &ctx.r.subresource);
+        let obj = prepare_update(txn.inner(), &ctx.rt, &old, doc, &ctx.r.subresource);
         let operation = if kind == PatchType::Apply {
             "Apply"
         } else {
@@ -925,9 +984,27 @@ fn delete(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
             true,
         );
     }
-    let obj = result.unwrap_or(old);
-    if still_there || ctx.rt.kind == "Pod" {
+    let mut obj = result.unwrap_or(old);
+    if still_there {
         return Ok(render(ctx, 200, obj));
+    }
+    match deleted_body(&ctx.rt) {
+        DeletedBody::Object => return Ok(render(ctx, 200, obj)),
+        DeletedBody::Terminating(finalizer) => {
+            // What the real registry answers at the moment it starts the
+            // deletion (the sandbox then finishes it at once).
+            if let Some(m) = metadata_mut(&mut obj) {
+                m.insert("deletionTimestamp".into(), json!(ts));
+                if let Some(f) = finalizer {
+                    m.insert("finalizers".into(), json!([f]));
+                }
+            }
+            if ctx.rt.kind == "Namespace" {
+                obj["status"]["phase"] = json!("Terminating");
+            }
+            return Ok(render(ctx, 200, obj));
+        }
+        DeletedBody::Status => {}
     }
     Ok(json_response(
         200,
@@ -938,6 +1015,43 @@ fn delete(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
             meta_str(&obj, "uid"),
         ),
     ))
+}
+
+/// What a successful DELETE answers with, per the kind's real registry.
+enum DeletedBody {
+    /// `ReturnDeletedObject: true` in the kind's generic registry store.
+    Object,
+    /// A custom Delete that first marks the object (Namespace, CRD), with
+    /// the finalizer it adds, if any.
+    Terminating(Option<&'static str>),
+    /// The generic registry's `Status` with `details`.
+    Status,
+}
+
+fn deleted_body(rt: &ResourceType) -> DeletedBody {
+    if rt.custom {
+        return DeletedBody::Status;
+    }
+    match (rt.group.as_str(), rt.kind.as_str()) {
+        (
+            "",
+            "Pod"
+            | "Service"
+            | "ServiceAccount"
+            | "PersistentVolume"
+            | "PersistentVolumeClaim"
+            | "PodTemplate"
+            | "ResourceQuota",
+        )
+        | ("storage.k8s.io", "StorageClass" | "CSIDriver" | "VolumeAttachment") => {
+            DeletedBody::Object
+        }
+        ("", "Namespace") => DeletedBody::Terminating(None),
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => {
+            DeletedBody::Terminating(Some("customresourcecleanup.apiextensions.k8s.io"))
+        }
+        _ => DeletedBody::Status,
+    }
 }
 
 fn clone_ctx(ctx: &Ctx) -> Ctx {

@@ -1,5 +1,5 @@
-//! Subresources other than status: `pods/log`, `*/scale`, `pods/eviction`
-//! and `serviceaccounts/token`.
+//! Subresources other than status: `pods/log`, `*/scale` and `pods/eviction`
+//! (`serviceaccounts/token` is in `tokens.rs`).
 
 use super::handlers::{
     Ctx, check_rv, commit_update, now, parse_json, prepare_update, unsupported_patch,
@@ -108,7 +108,7 @@ pub(super) fn write_scale(
             })?;
         let mut new = old.clone();
         new["spec"]["replicas"] = json!(replicas);
-        let obj = prepare_update(&ctx.rt, &old, new, "");
+        let obj = prepare_update(txn.inner(), &ctx.rt, &old, new, "");
         Ok::<_, ApiError>(commit_update(txn, ctx, &old, obj, "Update"))
     })?;
     Ok(json_response(200, &scale_of(&stored)))
@@ -176,35 +176,5 @@ pub(super) fn evict(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> 
     Ok(json_response(
         201,
         &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
-    ))
-}
-
-/// `serviceaccounts/token` (`kubectl create token`): an opaque token that
-/// the sandbox does not accept for authentication.
-pub(super) fn service_account_token(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
-    ctx.state
-        .store
-        .get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
-        .ok_or_else(|| ctx.not_found())?;
-    let req = if body.iter().all(u8::is_ascii_whitespace) {
-        json!({})
-    } else {
-        parse_json(body)?
-    };
-    let secs = req
-        .pointer("/spec/expirationSeconds")
-        .and_then(Value::as_i64)
-        .unwrap_or(3600);
-    let ts = now();
-    let expires = jiff::Timestamp::from_second(ts.as_second() + secs).unwrap_or(ts);
-    let bytes: [u8; 24] = rand::random();
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let audiences = req.pointer("/spec/audiences").cloned().unwrap_or(json!([]));
-    Ok(json_response(
-        201,
-        &json!({"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
-            "metadata": {"name": ctx.r.name, "namespace": ctx.r.namespace, "creationTimestamp": rfc3339(ts)},
-            "spec": {"audiences": audiences, "expirationSeconds": secs},
-            "status": {"token": format!("sandbox.{token}"), "expirationTimestamp": rfc3339(expires)}}),
     ))
 }
