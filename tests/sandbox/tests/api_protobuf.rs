@@ -82,6 +82,38 @@ fn kubectl_create_typed_kinds_round_trip() {
             "--schedule=*/5 * * * *",
         ],
         &["create", "job", "j1", "--image=busybox"],
+        &[
+            "create",
+            "role",
+            "r1",
+            "--verb=get,list",
+            "--resource=pods,pods/log",
+            "--resource-name=a",
+        ],
+        &[
+            "create",
+            "clusterrole",
+            "cr1",
+            "--verb=get",
+            "--non-resource-url=/healthz",
+        ],
+        &["create", "clusterrole", "cr2", "--aggregation-rule=team=a"],
+        &[
+            "create",
+            "rolebinding",
+            "rb1",
+            "--role=r1",
+            "--serviceaccount=shop:bot",
+            "--user=u",
+            "--group=g",
+        ],
+        &[
+            "create",
+            "clusterrolebinding",
+            "crb1",
+            "--clusterrole=view",
+            "--user=u",
+        ],
     ];
     for args in cases {
         let mut want_args = vec!["-n", "shop", "-o", "json", "--dry-run=client"];

@@ -112,11 +112,25 @@ pub async fn dispatch(
         Route::MethodNotAllowed => error_response(&ApiError::method_not_allowed(
             "the server does not allow this method on the requested resource",
         )),
-        Route::Resource(r) => match resource(state, req, r, q, who, accept).await {
-            Ok(resp) => resp,
-            Err(e) => error_response(&e),
-        },
+        Route::Resource(r) => {
+            let deprecated = deprecation_warning(&r);
+            let mut resp = match resource(state, req, r, q, who, accept).await {
+                Ok(resp) => resp,
+                Err(e) => error_response(&e),
+            };
+            if let Some(w) = deprecated.and_then(|w| w.parse().ok()) {
+                resp.headers_mut().insert(hyper::header::WARNING, w);
+            }
+            resp
+        }
     }
+}
+
+/// The `Warning` header a real server sends with every request to a
+/// deprecated API (`k8s.io/apiserver` deprecation filter).
+fn deprecation_warning(r: &ResourceRequest) -> Option<&'static str> {
+    (r.group.is_empty() && r.version == "v1" && r.plural == "componentstatuses")
+        .then_some("299 - \"v1 ComponentStatus is deprecated in v1.19+\"")
 }
 
 fn not_acceptable() -> ApiError {
@@ -251,7 +265,7 @@ async fn resource(
         ("list", _) => list(&ctx),
         ("get", "log") => subresources::pod_log(&ctx),
         ("get", "scale") => subresources::get_scale(&ctx),
-        ("get", "" | "status") => {
+        ("get", "" | "status" | "ephemeralcontainers" | "approval") => {
             let obj = ctx
                 .state
                 .store
@@ -263,11 +277,16 @@ async fn resource(
         ("create", "") if ctx.rt.kind == "SelfSubjectReview" => reviews::whoami(&ctx),
         ("create", "token") => super::tokens::request(&ctx, &body),
         ("create", "") if ctx.rt.kind == "TokenReview" => super::tokens::review(&ctx, &body),
+        ("create", "") if ctx.rt.kind == "Binding" => super::pods::bind(&ctx, &body),
         ("create", "") => create(&ctx, &body),
         ("create", "eviction") => subresources::evict(&ctx, &body),
+        ("create", "binding") => super::pods::bind(&ctx, &body),
+        ("update" | "patch", "ephemeralcontainers") => {
+            super::pods::write_ephemeral(&ctx, &content_type, &body)
+        }
         ("update" | "patch", "scale") => subresources::write_scale(&ctx, &content_type, &body),
-        ("update", "" | "status") => update(&ctx, &body),
-        ("patch", "" | "status") => patch_object(&ctx, &content_type, &body),
+        ("update", "" | "status" | "approval") => update(&ctx, &body),
+        ("patch", "" | "status" | "approval") => patch_object(&ctx, &content_type, &body),
         ("delete", "") => delete(&ctx, &body),
         ("deletecollection", "") => delete_collection(&ctx, &body),
         _ => Err(ApiError::method_not_allowed(format!(
@@ -569,6 +588,9 @@ fn create_in(
             }
         }
         ("batch", "Job") => crate::defaults::job_selector(&mut obj),
+        ("certificates.k8s.io", "CertificateSigningRequest") => {
+            super::certificates::prepare_create(&ctx.who, &name, &mut obj)?;
+        }
         ("", "Pod") => {
             // Like the pod strategy: a new pod is Pending whatever the client sent.
             let qos = crate::meta::qos_class(&obj);
@@ -651,7 +673,9 @@ pub(super) fn prepare_update(
     new: Value,
     subresource: &str,
 ) -> Value {
-    let mut out = if subresource == "status" {
+    let mut out = if subresource == "approval" {
+        super::certificates::approve(old, &new, &rfc3339(now()))
+    } else if subresource == "status" {
         let mut o = old.clone();
         match new.get("status") {
             Some(s) => o["status"] = s.clone(),

@@ -2,8 +2,10 @@
 //! faults, authentication, authorisation) and dispatch to the handlers.
 
 pub mod auth;
+mod certificates;
 mod handlers;
 pub mod negotiate;
+mod pods;
 mod protobuf;
 mod reviews;
 pub mod routing;

@@ -1,6 +1,7 @@
 //! Just enough Kubernetes protobuf decoding for the request bodies kubectl's
 //! typed clients send as protobuf (`kubectl create namespace|configmap|secret|
-//! serviceaccount|deployment|job|cronjob|service`, `kubectl auth can-i`,
+//! serviceaccount|deployment|job|cronjob|service|role|clusterrole|rolebinding|
+//! clusterrolebinding`, `kubectl create token`, `kubectl auth can-i`,
 //! eviction, delete options). Each
 //! supported type is a field table below; unknown fields are skipped.
 //! Responses are always JSON, which those clients also accept.
@@ -317,6 +318,42 @@ static TOKEN_REQUEST: &[Field] = &[
 ];
 static SELF_SUBJECT_REVIEW: &[Field] = &[Field(1, "metadata", Msg(OBJECT_META))];
 
+// RBAC as `kubectl create role|clusterrole|rolebinding|clusterrolebinding`
+// sends it (k8s.io/api/rbac/v1 generated.proto).
+static POLICY_RULE: &[Field] = &[
+    Field(1, "verbs", RepStr),
+    Field(2, "apiGroups", RepStr),
+    Field(3, "resources", RepStr),
+    Field(4, "resourceNames", RepStr),
+    Field(5, "nonResourceURLs", RepStr),
+];
+static AGGREGATION_RULE: &[Field] = &[Field(1, "clusterRoleSelectors", RepMsg(LABEL_SELECTOR))];
+static ROLE: &[Field] = &[
+    Field(1, "metadata", Msg(OBJECT_META)),
+    Field(2, "rules", RepMsg(POLICY_RULE)),
+];
+static CLUSTER_ROLE: &[Field] = &[
+    Field(1, "metadata", Msg(OBJECT_META)),
+    Field(2, "rules", RepMsg(POLICY_RULE)),
+    Field(3, "aggregationRule", Msg(AGGREGATION_RULE)),
+];
+static SUBJECT: &[Field] = &[
+    Field(1, "kind", Str),
+    Field(2, "apiGroup", Str),
+    Field(3, "name", Str),
+    Field(4, "namespace", Str),
+];
+static ROLE_REF: &[Field] = &[
+    Field(1, "apiGroup", Str),
+    Field(2, "kind", Str),
+    Field(3, "name", Str),
+];
+static ROLE_BINDING: &[Field] = &[
+    Field(1, "metadata", Msg(OBJECT_META)),
+    Field(2, "subjects", RepMsg(SUBJECT)),
+    Field(3, "roleRef", Msg(ROLE_REF)),
+];
+
 fn schema(kind: &str) -> Option<&'static [Field]> {
     Some(match kind {
         "Namespace" => NAMESPACE,
@@ -334,6 +371,9 @@ fn schema(kind: &str) -> Option<&'static [Field]> {
         "Service" => SERVICE,
         "TokenRequest" => TOKEN_REQUEST,
         "SelfSubjectReview" => SELF_SUBJECT_REVIEW,
+        "Role" => ROLE,
+        "ClusterRole" => CLUSTER_ROLE,
+        "RoleBinding" | "ClusterRoleBinding" => ROLE_BINDING,
         _ => return None,
     })
 }
