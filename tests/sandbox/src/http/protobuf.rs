@@ -1,7 +1,8 @@
 //! Just enough Kubernetes protobuf decoding for the request bodies kubectl's
 //! typed clients send as protobuf (`kubectl create namespace|configmap|secret|
 //! serviceaccount|deployment|job|cronjob|service|role|clusterrole|rolebinding|
-//! clusterrolebinding`, `kubectl create token`, `kubectl auth can-i`,
+//! clusterrolebinding`, `kubectl create token`, `kubectl certificate approve`,
+//! `kubectl auth can-i`,
 //! eviction, delete options). Each
 //! supported type is a field table below; unknown fields are skipped.
 //! Responses are always JSON, which those clients also accept.
@@ -67,6 +68,8 @@ enum Kind {
     MapQuantity,
     /// intstr.IntOrString {type, intVal, strVal}.
     IntOrStr,
+    /// `bytes`, base64 in JSON.
+    Bytes,
 }
 
 struct Field(u64, &'static str, Kind);
@@ -318,6 +321,35 @@ static TOKEN_REQUEST: &[Field] = &[
 ];
 static SELF_SUBJECT_REVIEW: &[Field] = &[Field(1, "metadata", Msg(OBJECT_META))];
 
+// `kubectl certificate approve|deny` writes the whole CSR to `approval`
+// (k8s.io/api/certificates/v1 generated.proto).
+static CSR_SPEC: &[Field] = &[
+    Field(1, "request", Bytes),
+    Field(2, "username", Str),
+    Field(3, "uid", Str),
+    Field(4, "groups", RepStr),
+    Field(5, "usages", RepStr),
+    Field(7, "signerName", Str),
+    Field(8, "expirationSeconds", Int),
+];
+static CSR_CONDITION: &[Field] = &[
+    Field(1, "type", Str),
+    Field(2, "reason", Str),
+    Field(3, "message", Str),
+    Field(4, "lastUpdateTime", Time),
+    Field(5, "lastTransitionTime", Time),
+    Field(6, "status", Str),
+];
+static CSR_STATUS: &[Field] = &[
+    Field(1, "conditions", RepMsg(CSR_CONDITION)),
+    Field(2, "certificate", Bytes),
+];
+static CSR: &[Field] = &[
+    Field(1, "metadata", Msg(OBJECT_META)),
+    Field(2, "spec", Msg(CSR_SPEC)),
+    Field(3, "status", Msg(CSR_STATUS)),
+];
+
 // RBAC as `kubectl create role|clusterrole|rolebinding|clusterrolebinding`
 // sends it (k8s.io/api/rbac/v1 generated.proto).
 static POLICY_RULE: &[Field] = &[
@@ -374,6 +406,7 @@ fn schema(kind: &str) -> Option<&'static [Field]> {
         "Role" => ROLE,
         "ClusterRole" => CLUSTER_ROLE,
         "RoleBinding" | "ClusterRoleBinding" => ROLE_BINDING,
+        "CertificateSigningRequest" => CSR,
         _ => return None,
     })
 }
@@ -477,6 +510,12 @@ fn message(b: &[u8], schema: &'static [Field]) -> Option<Value> {
             }
             (RepStr, Wire::Bytes(x)) => push(&mut out, name, text(x)),
             (RepMsg(s), Wire::Bytes(x)) => push(&mut out, name, message(x, s)?),
+            (Bytes, Wire::Bytes(x)) => {
+                out.insert(
+                    name,
+                    json!(base64::engine::general_purpose::STANDARD.encode(x)),
+                );
+            }
             (IntOrStr, Wire::Bytes(x)) => {
                 out.insert(name, int_or_string(x)?);
             }
