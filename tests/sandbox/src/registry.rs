@@ -657,6 +657,11 @@ const TRACKED: &[(&str, &str)] = &[
     ("apiextensions.k8s.io", "CustomResourceDefinition"),
 ];
 
+/// Whether `group`/`kind` is one of the built-in kinds (not a custom resource).
+pub fn is_builtin(group: &str, kind: &str) -> bool {
+    BUILTINS.iter().any(|b| b.group == group && b.kind == kind)
+}
+
 /// The generation policy of an object's kind; custom resources track it.
 pub fn generation_of(api_version: &str, kind: &str) -> Generation {
     let (group, _) = split_api_version(api_version);
@@ -664,7 +669,7 @@ pub fn generation_of(api_version: &str, kind: &str) -> Generation {
         Generation::Tracked
     } else if (group, kind) == ("storage.k8s.io", "CSIDriver") {
         Generation::BumpOnly
-    } else if BUILTINS.iter().any(|b| b.group == group && b.kind == kind) {
+    } else if is_builtin(group, kind) {
         Generation::None
     } else {
         Generation::Tracked

@@ -244,6 +244,8 @@ impl Txn<'_> {
         if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
             m.insert("resourceVersion".into(), json!(rv.to_string()));
         }
+        // Kept in wire order, so serving it needs no reordering.
+        crate::wire::order_stored(&mut obj);
         let key = (
             meta_str(&obj, "namespace").to_string(),
             meta_str(&obj, "name").to_string(),
@@ -272,6 +274,7 @@ impl Txn<'_> {
         if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
             m.insert("resourceVersion".into(), json!(rv.to_string()));
         }
+        crate::wire::order_stored(&mut obj);
         let key = (
             meta_str(&obj, "namespace").to_string(),
             meta_str(&obj, "name").to_string(),

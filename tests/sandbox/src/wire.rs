@@ -102,8 +102,24 @@ fn kind_fields(group: &str, kind: &str) -> &'static [&'static str] {
     }
 }
 
+/// Whether the keys already come in `order` (keys it does not list after
+/// all those it does, in any order among themselves).
+fn in_order(map: &Map<String, Value>, order: &[&str]) -> bool {
+    let rank = |k: &str| order.iter().position(|o| *o == k).unwrap_or(order.len());
+    let mut last = 0;
+    map.keys().all(|k| {
+        let r = rank(k);
+        let ok = r >= last;
+        last = r;
+        ok
+    })
+}
+
 /// `keys` first (those present), then the rest in their current order.
 fn reorder(map: Map<String, Value>, keys: &[&str]) -> Map<String, Value> {
+    if in_order(&map, keys) {
+        return map;
+    }
     let mut entries: Vec<Option<(String, Value)>> = map.into_iter().map(Some).collect();
     let mut out = Map::with_capacity(entries.len());
     for key in keys {
@@ -129,35 +145,64 @@ pub fn order_metadata(meta: Value) -> Value {
 }
 
 /// Every object key sorted, recursively: how a Go map is encoded.
-pub fn sorted(v: Value) -> Value {
+pub fn sorted(mut v: Value) -> Value {
+    sort_in_place(&mut v);
+    v
+}
+
+fn sort_in_place(v: &mut Value) {
     match v {
         Value::Object(m) => {
-            let mut entries: Vec<(String, Value)> = m.into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+            if !m.keys().is_sorted() {
+                let mut entries: Vec<(String, Value)> = std::mem::take(m).into_iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                *m = entries.into_iter().collect();
+            }
+            m.values_mut().for_each(sort_in_place);
         }
-        Value::Array(a) => Value::Array(a.into_iter().map(sorted).collect()),
-        other => other,
+        Value::Array(a) => a.iter_mut().for_each(sort_in_place),
+        _ => {}
     }
 }
 
-/// An object of type `rt` with its keys in the order a real server writes them.
-pub fn order_object(rt: &ResourceType, obj: Value) -> Value {
-    if rt.custom {
-        return sorted(obj);
-    }
+/// A built-in object's keys in Go struct order (`group`/`kind` name the type).
+fn order_builtin(group: &str, kind: &str, obj: Value) -> Value {
     let Value::Object(m) = obj else {
         return obj;
     };
     let order: Vec<&str> = ["kind", "apiVersion", "metadata"]
         .into_iter()
-        .chain(kind_fields(&rt.group, &rt.kind).iter().copied())
+        .chain(kind_fields(group, kind).iter().copied())
         .collect();
     let mut m = reorder(m, &order);
     if let Some(meta) = m.get_mut("metadata") {
         *meta = order_metadata(std::mem::take(meta));
     }
     Value::Object(m)
+}
+
+/// An object of type `rt` with its keys in the order a real server writes
+/// them. Cheap when they already are (stored objects are kept that way).
+pub fn order_object(rt: &ResourceType, obj: Value) -> Value {
+    if rt.custom {
+        sorted(obj)
+    } else {
+        order_builtin(&rt.group, &rt.kind, obj)
+    }
+}
+
+/// The same for an object as storage keeps it, its type read from its own
+/// `apiVersion`/`kind` (anything not built in is a custom resource).
+pub fn order_stored(obj: &mut Value) {
+    let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+    let (group, _) = crate::registry::split_api_version(api_version);
+    if crate::registry::is_builtin(group, kind) {
+        let (group, kind) = (group.to_string(), kind.to_string());
+        *obj = order_builtin(&group, &kind, std::mem::take(obj));
+    } else {
+        sort_in_place(obj);
+    }
 }
 
 /// The bytes of a JSON response body: the value and a newline.
@@ -222,6 +267,19 @@ mod tests {
         assert_eq!(keys(&o), ["apiVersion", "kind", "metadata", "spec"]);
         assert_eq!(keys(&o["metadata"]), ["name", "uid"]);
         assert_eq!(keys(&o["spec"]["a"]), ["b", "y"]);
+    }
+
+    #[test]
+    fn stored_objects_are_ordered_by_their_own_kind() {
+        let mut cm = json!({"data": {}, "metadata": {"resourceVersion": "1", "name": "c"},
+            "kind": "ConfigMap", "apiVersion": "v1"});
+        order_stored(&mut cm);
+        assert_eq!(keys(&cm), ["kind", "apiVersion", "metadata", "data"]);
+        assert_eq!(keys(&cm["metadata"]), ["name", "resourceVersion"]);
+        let mut cr = json!({"spec": {"b": 1, "a": 2}, "kind": "W", "apiVersion": "x.io/v1"});
+        order_stored(&mut cr);
+        assert_eq!(keys(&cr), ["apiVersion", "kind", "spec"]);
+        assert_eq!(keys(&cr["spec"]), ["a", "b"]);
     }
 
     #[test]

@@ -322,9 +322,15 @@ pub fn list_query(r: &ResourceRequest, q: &Query) -> Result<ListQuery, ApiError>
 }
 
 /// The object as served under the requested group/version, keys in the
-/// order a real server writes them.
+/// order a real server writes them (the store keeps them in that order, so
+/// only a converted object needs reordering).
 pub fn for_version(rt: &ResourceType, obj: Value) -> Value {
-    crate::wire::order_object(rt, set_type(rt, crate::convert::to_served(rt, obj)))
+    let obj = set_type(rt, crate::convert::to_served(rt, obj));
+    if crate::convert::converts(rt) {
+        crate::wire::order_object(rt, obj)
+    } else {
+        obj
+    }
 }
 
 fn set_type(rt: &ResourceType, mut obj: Value) -> Value {
