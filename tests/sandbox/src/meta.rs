@@ -79,6 +79,18 @@ pub fn fill_create_metadata(obj: &mut Value, namespace: Option<&str>, now: jiff:
     }
 }
 
+/// The strings of a JSON list (non-strings skipped; missing → empty).
+pub fn string_list(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The pod's QoS class as the API server computes it (requests/limits of
 /// cpu and memory across containers).
 pub fn qos_class(pod: &Value) -> &'static str {

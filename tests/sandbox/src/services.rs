@@ -83,19 +83,17 @@ pub fn allocate(inner: &Inner, svc: &mut Value) {
     let Some(spec) = svc.get_mut("spec").and_then(Value::as_object_mut) else {
         return;
     };
-    let kind = spec
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or("ClusterIP")
-        .to_string();
+    let text = |k: &str| {
+        spec.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let kind = text("type");
     if kind == "ExternalName" {
         return;
     }
-    let cluster_ip = spec
-        .get("clusterIP")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+    let cluster_ip = text("clusterIP");
     let has_selector = spec
         .get("selector")
         .and_then(Value::as_object)

@@ -1,7 +1,7 @@
 //! Fidelity suite, server behaviour kubectl relies on: the kinds a fresh
 //! cluster serves, defaults on fixtures (`rollout status` of a StatefulSet
 //! written without `updateStrategy`), ServiceAccount tokens with RBAC,
-//! CSR approval, ephemeral containers and DELETE answers.
+//! CSR approval and ephemeral containers.
 
 mod fidelity_support;
 
@@ -205,23 +205,4 @@ fn debug_adds_an_ephemeral_container() {
         "{}",
         state.stdout
     );
-}
-
-#[test]
-fn delete_service_answers_with_the_object() {
-    let Some(k) = kubectl() else { return };
-    k.run(&[
-        "-n",
-        "shop",
-        "create",
-        "service",
-        "clusterip",
-        "gone",
-        "--tcp=80:8080",
-    ])
-    .ok();
-    let out = k
-        .run(&["-n", "shop", "delete", "service", "gone", "-o", "name"])
-        .ok();
-    assert_eq!(out.stdout.trim(), "service/gone");
 }

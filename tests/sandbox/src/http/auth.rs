@@ -4,6 +4,7 @@
 //! with the real server's 403 text.
 
 use crate::error::{ApiError, qualified};
+use crate::meta::string_list;
 use crate::rbac::{self, UserInfo};
 use crate::store::Inner;
 use serde_json::{Value, json};
@@ -179,16 +180,6 @@ impl Attributes {
     }
 }
 
-fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 impl User {
     pub fn from_fixture(doc: &Value) -> Result<User, String> {
         let name = doc
@@ -208,9 +199,9 @@ impl User {
                 rules
                     .iter()
                     .map(|r| DenyRule {
-                        verbs: strings(r.get("verbs")),
-                        resources: strings(r.get("resources")),
-                        namespaces: strings(r.get("namespaces")),
+                        verbs: string_list(r.get("verbs")),
+                        resources: string_list(r.get("resources")),
+                        namespaces: string_list(r.get("namespaces")),
                     })
                     .collect()
             })
@@ -230,7 +221,7 @@ impl User {
             token,
             deny,
             rbac,
-            groups: strings(doc.get("groups")),
+            groups: string_list(doc.get("groups")),
         })
     }
 }

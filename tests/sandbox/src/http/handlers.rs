@@ -441,6 +441,15 @@ pub(super) fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
     Ok(v)
 }
 
+/// A body that may be empty (DELETE options, evictions, token requests).
+pub(super) fn parse_optional_json(body: &[u8]) -> Result<Value, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(json!({}))
+    } else {
+        parse_json(body)
+    }
+}
+
 const NAME_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 fn valid_name(rt: &ResourceType, name: &str) -> bool {
@@ -933,11 +942,7 @@ fn record_manager(obj: &mut Value, ctx: &Ctx, operation: &str, ts: jiff::Timesta
 }
 
 fn delete_options(ctx: &Ctx, body: &[u8]) -> Result<(Value, Propagation, bool), ApiError> {
-    let opts = if body.iter().all(u8::is_ascii_whitespace) {
-        json!({})
-    } else {
-        parse_json(body)?
-    };
+    let opts = parse_optional_json(body)?;
     let policy = ctx
         .q
         .get("propagationPolicy")

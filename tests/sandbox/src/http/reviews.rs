@@ -27,16 +27,7 @@ fn subject_of(ctx: &Ctx, doc: &Value) -> Identity {
         .pointer("/spec/user")
         .and_then(Value::as_str)
         .unwrap_or("");
-    let groups: Vec<String> = doc
-        .pointer("/spec/groups")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
+    let groups = crate::meta::string_list(doc.pointer("/spec/groups"));
     match ctx.state.users.iter().find(|u| u.name == user) {
         Some(u) => Identity::from_user(u),
         None if user == "admin" => Identity::admin(),

@@ -2,7 +2,8 @@
 //! (`serviceaccounts/token` is in `tokens.rs`).
 
 use super::handlers::{
-    Ctx, check_rv, commit_update, now, parse_json, prepare_update, unsupported_patch,
+    Ctx, check_rv, commit_update, now, parse_json, parse_optional_json, prepare_update,
+    unsupported_patch,
 };
 use super::{Body, json_response};
 use crate::error::ApiError;
@@ -119,11 +120,7 @@ pub(super) fn write_scale(
 /// the pod; a budget with no disruptions left answers 429 like the real server.
 pub(super) fn evict(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
     let ts = rfc3339(now());
-    let eviction = if body.iter().all(u8::is_ascii_whitespace) {
-        json!({})
-    } else {
-        parse_json(body)?
-    };
+    let eviction = parse_optional_json(body)?;
     let opts = eviction.get("deleteOptions").cloned().unwrap_or(json!({}));
     let dry_run = ctx.dry_run
         || opts

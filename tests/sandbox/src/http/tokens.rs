@@ -7,10 +7,10 @@
 //! a signature, it remembers what it issued.
 
 use super::auth::{Identity, service_account_user};
-use super::handlers::{Ctx, for_version, now, parse_json};
+use super::handlers::{Ctx, for_version, now, parse_json, parse_optional_json};
 use super::{Body, State, json_response};
 use crate::error::ApiError;
-use crate::meta::{new_uid, rfc3339};
+use crate::meta::{new_uid, rfc3339, string_list};
 use crate::store::meta_str;
 use base64::Engine;
 use hyper::Response;
@@ -90,16 +90,7 @@ pub fn from_fixture(doc: &Value) -> Result<(String, IssuedToken), String> {
                 .map_err(|e| format!("ServiceAccountToken expirationTimestamp {t:?}: {e}"))?,
         ),
     };
-    let audiences = doc
-        .get("audiences")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_else(|| vec![API_AUDIENCE.to_string()]);
+    let audiences = audiences_or_default(doc.get("audiences"));
     Ok((
         token,
         IssuedToken {
@@ -111,6 +102,16 @@ pub fn from_fixture(doc: &Value) -> Result<(String, IssuedToken), String> {
             jti: new_uid(),
         },
     ))
+}
+
+/// The audiences listed, or the API server's own when none are.
+fn audiences_or_default(list: Option<&Value>) -> Vec<String> {
+    let audiences = string_list(list);
+    if audiences.is_empty() {
+        vec![API_AUDIENCE.to_string()]
+    } else {
+        audiences
+    }
 }
 
 /// Why a token is not accepted (the authenticator's wording).
@@ -172,11 +173,7 @@ pub(super) fn request(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError
         .store
         .get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
         .ok_or_else(|| ctx.not_found())?;
-    let req = if body.iter().all(u8::is_ascii_whitespace) {
-        json!({})
-    } else {
-        parse_json(body)?
-    };
+    let req = parse_optional_json(body)?;
     let secs = req
         .pointer("/spec/expirationSeconds")
         .and_then(Value::as_i64)
@@ -200,17 +197,7 @@ pub(super) fn request(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError
             "may not specify a duration larger than 2^32 seconds".into(),
         ));
     }
-    let audiences: Vec<String> = req
-        .pointer("/spec/audiences")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .filter(|a: &Vec<String>| !a.is_empty())
-        .unwrap_or_else(|| vec![API_AUDIENCE.to_string()]);
+    let audiences = audiences_or_default(req.pointer("/spec/audiences"));
     let ts = now();
     let expires = jiff::Timestamp::from_second(ts.as_second() + secs).unwrap_or(ts);
     let issued = IssuedToken {
@@ -257,17 +244,7 @@ pub(super) fn review(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError>
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();
-    let wanted: Vec<String> = doc
-        .pointer("/spec/audiences")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .filter(|a: &Vec<String>| !a.is_empty())
-        .unwrap_or_else(|| vec![API_AUDIENCE.to_string()]);
+    let wanted = audiences_or_default(doc.pointer("/spec/audiences"));
     let status = match super::identify(&ctx.state, &token) {
         Some(who) => json!({"authenticated": true, "user": who.user_info(), "audiences": wanted}),
         None => match authenticate(&ctx.state, &token, now()) {
