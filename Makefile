@@ -19,7 +19,7 @@ help:
 	@echo "make e2e      plugin suites against the cluster KUBECONFIG points at (disposable!)"
 	@echo "make conformance  kube-rs's own cluster tests against kube-sandbox (minutes; not in make test)"
 	@echo "make dist     release archives in dist/;  make krew: Krew manifests for them"
-	@echo "make install  copy the plugins to \$$PREFIX/bin (default ~/.local/bin)"
+	@echo "make install  plugins, completion shims and man pages under \$$PREFIX (default ~/.local)"
 	@echo "make sandbox  run kube-sandbox on the demo fixtures in the foreground"
 
 build:
@@ -56,23 +56,28 @@ e2e:
 conformance: build
 	bash tests/conformance/run.sh
 
+# Release archives for one target (the host by default) with the same script the release
+# workflow runs for every platform: binary, kubectl_complete-<plugin> shim, LICENSE.
 dist:
 	$(CARGO) build --release $(addprefix -p kubectl-,$(PLUGINS))
-	@mkdir -p dist
-	@for p in $(PLUGINS); do \
-	  d=$$(mktemp -d); cp target/release/kubectl-$$p LICENSE $$d/; \
-	  tar -C $$d -czf dist/kubectl-$$p-v$(VERSION)-$(TARGET).tar.gz kubectl-$$p LICENSE; rm -rf $$d; \
-	  echo "dist/kubectl-$$p-v$(VERSION)-$(TARGET).tar.gz"; \
-	done
+	@bash krew/pack.sh $(VERSION) $(TARGET) target/release dist $(PLUGINS)
 
+# The Krew index (dist/krew/plugins/*.yaml) for the archives in dist/.
 krew: dist
 	bash krew/render.sh $(VERSION) $(TARGET)
+	@echo "install locally: kubectl krew install --manifest=dist/krew/plugins/triage.yaml --archive=dist/kubectl-triage-v$(VERSION)-$(TARGET).tar.gz"
 
+# Binaries and completion shims to $(PREFIX)/bin, man pages to $(PREFIX)/share/man/man1.
 install:
 	$(CARGO) build --release $(addprefix -p kubectl-,$(PLUGINS))
-	@mkdir -p $(PREFIX)/bin
-	@for p in $(PLUGINS); do install -m 0755 target/release/kubectl-$$p $(PREFIX)/bin/; echo "installed $(PREFIX)/bin/kubectl-$$p"; done
-	@echo "check with: kubectl plugin list"
+	@mkdir -p $(PREFIX)/bin $(PREFIX)/share/man/man1
+	@for p in $(PLUGINS); do \
+	  install -m 0755 target/release/kubectl-$$p $(PREFIX)/bin/ && \
+	  bash krew/completion-shim.sh $$p $(PREFIX)/bin && \
+	  target/release/kubectl-$$p __manpages $(PREFIX)/share/man/man1 >/dev/null && \
+	  echo "installed kubectl-$$p, kubectl_complete-$$p and its man pages under $(PREFIX)"; \
+	done
+	@echo "check with: PATH=$(PREFIX)/bin:\$$PATH kubectl plugin list;  man -l $(PREFIX)/share/man/man1/kubectl-triage.1"
 
 clean:
 	$(CARGO) clean

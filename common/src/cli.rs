@@ -21,13 +21,13 @@ pub struct ConnectionArgs {
     #[arg(long, global = true, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use (default: current-context).
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "CONTEXT")]
     pub context: Option<String>,
     /// The kubeconfig cluster to use, overriding the context's.
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "CLUSTER")]
     pub cluster: Option<String>,
     /// The kubeconfig user to use, overriding the context's.
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "USER")]
     pub user: Option<String>,
     /// Namespace (default: the context's namespace, else "default").
     #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
@@ -36,7 +36,7 @@ pub struct ConnectionArgs {
     #[arg(long, global = true, value_name = "DURATION", value_parser = crate::duration::parse_duration)]
     pub request_timeout: Option<Duration>,
     /// Username to impersonate for the operation (user or service account).
-    #[arg(long = "as", global = true, value_name = "USER")]
+    #[arg(long = "as", global = true, value_name = "USERNAME")]
     pub as_user: Option<String>,
     /// Group to impersonate; repeat for several groups.
     #[arg(long = "as-group", global = true, value_name = "GROUP")]

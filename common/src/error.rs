@@ -52,6 +52,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// | `Usage` | 2 |
 /// | `Unreachable`, `Unauthorized`, `Forbidden` | 3 |
 /// | `Api` | by HTTP status: 401/403/429/5xx → 3, 400/404/422 → 2, others → 1 |
+/// | `Partial` | 4 (changed some things, then failed) |
 /// | `Interrupted` | 130 |
 /// | `Io`, `Other` | 1 (an unexpected failure; `||` in scripts treats it as "not fine", the safe direction) |
 ///
@@ -103,7 +104,15 @@ pub enum Error {
         /// Optional next step.
         hint: Option<String>,
     },
-    /// The user pressed Ctrl-C (exit 130).
+    /// A run that changed the cluster and then failed (exit 4): the journal says what changed.
+    #[error("{message}")]
+    Partial {
+        /// The one-line message (the failure).
+        message: String,
+        /// Optional next step.
+        hint: Option<String>,
+    },
+    /// The user pressed Ctrl-C or sent SIGTERM (exit 130).
     #[error("interrupted")]
     Interrupted,
     /// Local I/O failed (exit 1; a broken pipe on stdout is turned into success by `run`).
@@ -151,6 +160,7 @@ impl Error {
             | Error::Unauthorized { hint, .. }
             | Error::Forbidden { hint, .. }
             | Error::Api { hint, .. }
+            | Error::Partial { hint, .. }
             | Error::Other { hint, .. } => Some(hint),
             Error::Interrupted | Error::Io(_) => None,
         }
@@ -164,6 +174,7 @@ impl Error {
             | Error::Unauthorized { hint, .. }
             | Error::Forbidden { hint, .. }
             | Error::Api { hint, .. }
+            | Error::Partial { hint, .. }
             | Error::Other { hint, .. } => hint.as_deref(),
             Error::Interrupted | Error::Io(_) => None,
         }
@@ -177,8 +188,26 @@ impl Error {
                 Exit::Cluster
             }
             Error::Api { code, .. } => exit_for_status(*code),
+            Error::Partial { .. } => Exit::Partial,
             Error::Interrupted => Exit::Interrupted,
             Error::Io(_) | Error::Other { .. } => Exit::NotFine,
+        }
+    }
+
+    /// This error as the failure of a run that already changed the cluster: exit 4 (partial)
+    /// unless it is an interruption (130), with the original message and hint.
+    pub fn after_changes(self) -> Self {
+        match self {
+            Error::Interrupted | Error::Partial { .. } => self,
+            other => {
+                let hint = other.hint().map(str::to_string).or_else(|| {
+                    Some("the changes listed above were made before the failure".to_string())
+                });
+                Error::Partial {
+                    message: other.to_string(),
+                    hint,
+                }
+            }
         }
     }
 
@@ -351,10 +380,12 @@ fn classify(err: kube::Error, server: &str, context: &str) -> Error {
     match err {
         kube::Error::Api(status) => {
             let code = status.code;
+            // Server messages can quote object content (admission webhooks do): redact here,
+            // where the message enters our error type.
             let message = if status.message.is_empty() {
                 format!("API request failed: {} ({code})", status.reason)
             } else {
-                status.message.clone()
+                crate::redact::redact_text(&status.message).into_owned()
             };
             match code {
                 401 => Error::Unauthorized {
@@ -430,8 +461,9 @@ fn one_line(err: &dyn std::error::Error) -> String {
 /// Render an error the way `run::main_with` prints it: `error: ...` and maybe `hint: ...`.
 pub fn render(err: &Error) -> String {
     let mut s = String::new();
-    // Messages come from servers too; keep them to one line so stderr stays greppable.
-    let message = err.to_string().replace('\n', " ");
+    // Messages come from servers too: one line so stderr stays greppable, and redacted
+    // once more as the last boundary before the terminal.
+    let message = crate::redact::redact_text(&err.to_string()).replace('\n', " ");
     s.push_str("error: ");
     s.push_str(&message);
     s.push('\n');

@@ -37,6 +37,7 @@ use kube::{Api, Client};
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result, is_forbidden, is_not_found, status_code};
+use crate::model::{SkipCause, Skipped};
 
 /// Items per page (`limit`) when the caller did not set one.
 pub const PAGE_SIZE: u32 = 500;
@@ -58,10 +59,12 @@ pub struct Listed<K> {
 pub enum ListOutcome<K> {
     /// The list worked.
     Listed(Listed<K>),
-    /// 403 or 404: plugins mark the dependent checks "skipped" with this reason.
+    /// 403 or 404: plugins mark the dependent checks "skipped" with this cause.
     Skipped {
-        /// Human reason, e.g. `forbidden: pods is forbidden: ...`.
-        reason: String,
+        /// Why, typed: forbidden (the answer is partial) or not served (it is not).
+        cause: SkipCause,
+        /// The server's message (redacted), e.g. `pods is forbidden: User ...`.
+        message: String,
     },
 }
 
@@ -82,12 +85,17 @@ impl<K> ListOutcome<K> {
         }
     }
 
-    /// The skip reason, if skipped.
-    pub fn skipped_reason(&self) -> Option<&str> {
+    /// The skip as the suite's [`Skipped`] record for `what`, if skipped.
+    pub fn skipped(&self, what: &str) -> Option<Skipped> {
         match self {
             ListOutcome::Listed(_) => None,
-            ListOutcome::Skipped { reason } => Some(reason),
+            ListOutcome::Skipped { cause, message } => Some(Skipped::new(what, *cause, message)),
         }
+    }
+
+    /// `forbidden: <message>` / `not available on this cluster: <message>`, if skipped.
+    pub fn skipped_reason(&self) -> Option<String> {
+        self.skipped("").map(|s| s.reason())
     }
 }
 
@@ -148,6 +156,42 @@ where
     })
 }
 
+/// The pages of a list, one stream item per page, in order: process objects as they
+/// arrive without holding them all (backup writes each page to its archive).
+///
+/// An expired continue token (410) ends the stream with that error: restarting would
+/// repeat the objects already yielded.
+pub fn page_stream<K>(
+    api: Api<K>,
+    params: ListParams,
+) -> impl futures::Stream<Item = Result<Vec<K>>> + Send
+where
+    K: Clone + DeserializeOwned + Debug + Send + 'static,
+{
+    let mut first = params;
+    if first.limit.is_none() {
+        first.limit = Some(PAGE_SIZE);
+    }
+    futures::stream::try_unfold(Some(first), move |next| {
+        let api = api.clone();
+        async move {
+            let Some(lp) = next else {
+                return Ok(None);
+            };
+            let page = api.list(&lp).await.map_err(Error::from)?;
+            let following = match page.metadata.continue_ {
+                Some(token) if !token.is_empty() => {
+                    let mut lp = lp;
+                    lp.continue_token = Some(token);
+                    Some(lp)
+                }
+                _ => None,
+            };
+            Ok(Some((page.items, following)))
+        }
+    })
+}
+
 /// Like [`list_all_with_version`], but 403 Forbidden and 404 Not Found become
 /// [`ListOutcome::Skipped`] instead of an error. Connection and other errors still fail.
 pub async fn list_optional<K>(api: &Api<K>, params: &ListParams) -> Result<ListOutcome<K>>
@@ -176,10 +220,12 @@ where
     match result {
         Ok(listed) => Ok(ListOutcome::Listed(listed)),
         Err(e) if is_forbidden(&e) => Ok(ListOutcome::Skipped {
-            reason: format!("forbidden: {}", api_message(&e)),
+            cause: SkipCause::Forbidden,
+            message: crate::redact::redact_text(&api_message(&e)).into_owned(),
         }),
         Err(e) if is_not_found(&e) => Ok(ListOutcome::Skipped {
-            reason: format!("not available on this cluster: {}", api_message(&e)),
+            cause: SkipCause::NotServed,
+            message: crate::redact::redact_text(&api_message(&e)).into_owned(),
         }),
         Err(e) => Err(e.into()),
     }
@@ -243,10 +289,15 @@ mod tests {
         assert_eq!(l.items(), Some(&[1u8, 2][..]));
         assert_eq!(l.skipped_reason(), None);
         let s: ListOutcome<u8> = ListOutcome::Skipped {
-            reason: "forbidden: x".into(),
+            cause: SkipCause::Forbidden,
+            message: "x".into(),
         };
         assert_eq!(s.items(), None);
-        assert_eq!(s.skipped_reason(), Some("forbidden: x"));
+        assert_eq!(s.skipped_reason().as_deref(), Some("forbidden: x"));
+        assert_eq!(
+            s.skipped("secrets").map(|k| k.cause),
+            Some(SkipCause::Forbidden)
+        );
         assert_eq!(s.into_items(), None);
     }
 }

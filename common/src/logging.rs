@@ -1,9 +1,49 @@
 //! Diagnostic logging to stderr with tracing: `-v` raises detail, `RUST_LOG` overrides.
-//! Stdout is never touched, so `-o json | jq` keeps working at any verbosity.
+//! Stdout is never touched, so `-o json | jq` keeps working at any verbosity, and every
+//! log line passes through redaction, whatever crate wrote it.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+
+/// Writes each log event to stderr after [`crate::redact::redact_text`]: the one boundary
+/// all log output crosses, so no `tracing` call (ours or a dependency's) can print a token.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RedactingStderr;
+
+/// One event's bytes, redacted and written when the formatter drops it.
+#[derive(Debug, Default)]
+pub struct RedactedEvent(Vec<u8>);
+
+impl Write for RedactedEvent {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for RedactedEvent {
+    fn drop(&mut self) {
+        if self.0.is_empty() {
+            return;
+        }
+        let text = String::from_utf8_lossy(&self.0);
+        let _ = std::io::stderr().write_all(crate::redact::redact_text(&text).as_bytes());
+    }
+}
+
+impl<'a> MakeWriter<'a> for RedactingStderr {
+    type Writer = RedactedEvent;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        RedactedEvent::default()
+    }
+}
 
 /// The default filter for a `-v` count: WARN, INFO (`-v`), DEBUG (`-vv`), TRACE (`-vvv`+).
 pub fn level_for(verbosity: u8) -> &'static str {
@@ -42,7 +82,7 @@ pub fn init(verbosity: u8) {
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(RedactingStderr)
         .with_ansi(ansi)
         .with_target(verbosity >= 2)
         .without_time()

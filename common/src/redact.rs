@@ -72,6 +72,60 @@ pub fn redact_line(s: &str) -> Cow<'_, str> {
     out
 }
 
+/// Mask secrets in a block of text of any number of lines: [`redact_line`]'s rules applied
+/// to the whole block (so a PEM private key whose base64 body stands on lines of its own is
+/// masked from BEGIN to END), plus the body lines of a key whose BEGIN line was cut off
+/// (a log tail that starts inside the block).
+///
+/// This is the function to call wherever text from the cluster becomes a message: it is
+/// safe on single lines too.
+pub fn redact_text(s: &str) -> Cow<'_, str> {
+    let out = redact_line(s);
+    if !out.contains("PRIVATE KEY-----") || !is_key_end(&out) {
+        return out;
+    }
+    // An END line with no BEGIN before it: mask the base64 lines that precede it.
+    let lines: Vec<&str> = out.split('\n').collect();
+    let mut masked: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    let mut in_block = false;
+    for i in (0..lines.len()).rev() {
+        let line = lines[i];
+        if is_key_end(line) && !line.contains("PRIVATE KEY-----***") {
+            in_block = true;
+            continue;
+        }
+        if line.contains("BEGIN") {
+            in_block = false;
+            continue;
+        }
+        if in_block {
+            if is_base64_line(line) {
+                masked[i] = MASK.to_string();
+            } else {
+                in_block = false;
+            }
+        }
+    }
+    Cow::Owned(masked.join("\n"))
+}
+
+/// The END line of a private key block (a constant pattern, covered by tests).
+static KEY_END: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"-----END [A-Z0-9 ]*PRIVATE KEY-----").ok());
+
+fn is_key_end(text: &str) -> bool {
+    KEY_END.as_ref().is_some_and(|re| re.is_match(text))
+}
+
+/// A line that is (after any log prefix such as `| `) nothing but base64: a PEM body line.
+fn is_base64_line(line: &str) -> bool {
+    let body = line.rsplit([' ', '|', '\t']).next().unwrap_or("").trim();
+    body.len() >= 16
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+}
+
 /// Replace every occurrence of the `known` secret values (e.g. decoded Secret data) with
 /// `***`. Values of 3 characters or fewer are ignored: masking `"on"` or `"1"` everywhere
 /// would destroy the text and reveal which short value it was.
@@ -176,6 +230,27 @@ mod tests {
             r(cut),
             "-----BEGIN PRIVATE KEY-----***-----END PRIVATE KEY-----"
         );
+    }
+
+    #[test]
+    fn pem_blocks_across_lines() {
+        let body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\nVJTUt9Us8cKjMzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDu";
+        let log = format!(
+            "loading key\n-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\nready"
+        );
+        let out = redact_text(&log);
+        assert!(!out.contains("MIIEvQ") && !out.contains("VJTUt9"), "{out}");
+        assert!(out.starts_with("loading key\n") && out.ends_with("\nready"));
+        // A tail that starts inside the block: the BEGIN line is gone.
+        let tail = format!("{body}\n-----END RSA PRIVATE KEY-----\nready");
+        let out = redact_text(&tail);
+        assert!(!out.contains("MIIEvQ") && !out.contains("VJTUt9"), "{out}");
+        assert!(out.contains("-----END RSA PRIVATE KEY-----"));
+        // Log prefixes before each body line.
+        let prefixed = "| MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcw\n| -----END PRIVATE KEY-----";
+        assert!(!redact_text(prefixed).contains("MIIEvQ"));
+        // Text without keys is borrowed untouched.
+        assert!(matches!(redact_text("a\nb"), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -29,7 +29,7 @@ impl FailOn {
 
 /// What is broken in a namespace, why, the evidence, and the command that fixes it.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "kubectl triage", bin_name = "kubectl triage", version)]
+#[command(name = "kubectl triage", bin_name = "kubectl triage", version = common::VERSION)]
 pub struct Args {
     #[command(flatten)]
     pub conn: ConnectionArgs,

@@ -7,6 +7,7 @@ use std::fmt::Debug;
 use common::cli::Connection;
 use common::error::{Error, Result, is_forbidden};
 use common::list::{ListOutcome, list_all, list_optional, list_optional_map};
+use common::model::SkipCause;
 use futures::StreamExt;
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Secret, ServiceAccount};
@@ -59,17 +60,20 @@ where
 {
     match list_optional(&api, &lp).await? {
         ListOutcome::Listed(l) => Ok((Some(l.items), Vec::new())),
-        ListOutcome::Skipped { reason } => Ok((None, skips(resource, checks, &reason, true))),
+        ListOutcome::Skipped { cause, message } => {
+            Ok((None, skips(resource, checks, &message, cause)))
+        }
     }
 }
 
-fn skips(resource: &str, checks: &[&str], reason: &str, partial: bool) -> Vec<Skip> {
+fn skips(resource: &str, checks: &[&str], message: &str, cause: SkipCause) -> Vec<Skip> {
+    let why = common::model::Skipped::new(resource, cause, message).reason();
     checks
         .iter()
         .map(|c| Skip {
             check: c.to_string(),
-            reason: format!("cannot list {resource}: {reason}"),
-            partial,
+            reason: format!("cannot list {resource}: {why}"),
+            cause,
         })
         .collect()
 }
@@ -87,9 +91,10 @@ where
 {
     match list_optional_map(&api, &ListParams::default(), keys).await? {
         ListOutcome::Listed(l) => Ok((Some(l.items), Vec::new())),
-        ListOutcome::Skipped { reason } => {
-            Ok((None, skips(resource, &["MissingReference"], &reason, true)))
-        }
+        ListOutcome::Skipped { cause, message } => Ok((
+            None,
+            skips(resource, &["MissingReference"], &message, cause),
+        )),
     }
 }
 
@@ -143,27 +148,24 @@ async fn pod_metrics(scope: &Scope<'_>) -> Result<(Listed<PodMetrics>, Vec<Skip>
                 .collect();
             Ok((Some(items), Vec::new()))
         }
-        Ok(ListOutcome::Skipped { reason }) => {
-            // Not installed (404) is normal and does not make the run partial.
-            let partial = reason.starts_with("forbidden");
-            Ok((
-                None,
-                skips(
-                    "pods.metrics.k8s.io",
-                    &["HighResourceUsage"],
-                    &reason,
-                    partial,
-                ),
-            ))
-        }
+        // Not installed (404) is normal and does not make the run partial (SkipCause).
+        Ok(ListOutcome::Skipped { cause, message }) => Ok((
+            None,
+            skips(
+                "pods.metrics.k8s.io",
+                &["HighResourceUsage"],
+                &message,
+                cause,
+            ),
+        )),
         // Aggregated APIs that are registered but down answer 503; treat as absent.
         Err(Error::Api { code: 503, .. }) => Ok((
             None,
             skips(
                 "pods.metrics.k8s.io",
                 &["HighResourceUsage"],
-                "metrics API unavailable",
-                false,
+                "metrics API unavailable (503)",
+                SkipCause::NotServed,
             ),
         )),
         Err(e) => Err(e),

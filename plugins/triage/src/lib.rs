@@ -33,7 +33,7 @@ pub async fn run(args: Args) -> common::Result<Exit> {
     let ignore: BTreeSet<_> = args.ignore.iter().copied().collect();
     let findings = checks::analyse(&snap, &ctx, &ignore);
 
-    let partial = snap.skipped.iter().any(|s| s.partial);
+    let partial = snap.skipped.iter().any(|s| s.partial());
     let skipped = snap
         .skipped
         .iter()

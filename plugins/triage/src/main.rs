@@ -6,6 +6,10 @@ use clap::Parser;
 use kubectl_triage::args::Args;
 
 fn main() -> ExitCode {
+    // `__complete` (kubectl_complete-triage), `completion SHELL`, `__manpages DIR`.
+    if let Some(code) = common::complete::intercept::<Args>() {
+        return code;
+    }
     // clap exits 2 on bad flags (unknown --ignore reason, bad --since).
     let args = Args::parse();
     common::logging::init(args.out.verbose);

@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::snapshot::ObjectKey;
+use crate::snapshot::ObjectRef;
 
 pub const API_VERSION: &str = "triage.kubectl-plugins.dev/v1";
 pub const KIND: &str = "TriageReport";
@@ -105,23 +105,6 @@ impl fmt::Display for Reason {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct ObjectRef {
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
-}
-
-impl From<&ObjectKey> for ObjectRef {
-    fn from(k: &ObjectKey) -> Self {
-        ObjectRef {
-            kind: k.kind.clone(),
-            namespace: k.namespace.clone(),
-            name: k.name.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Affected {
     pub kind: String,
@@ -148,11 +131,11 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(reason: Reason, object: &ObjectKey, message: impl Into<String>) -> Self {
+    pub fn new(reason: Reason, object: &ObjectRef, message: impl Into<String>) -> Self {
         Finding {
             reason,
             severity: reason.severity(),
-            object: object.into(),
+            object: object.clone(),
             affected: Vec::new(),
             message: message.into(),
             evidence: Vec::new(),
@@ -171,8 +154,8 @@ impl Finding {
         }
         self
     }
-    pub fn object_key(&self) -> ObjectKey {
-        ObjectKey::new(&self.object.kind, &self.object.namespace, &self.object.name)
+    pub fn object_key(&self) -> ObjectRef {
+        ObjectRef::new(&self.object.kind, &self.object.namespace, &self.object.name)
     }
 }
 

@@ -54,9 +54,16 @@ pub struct ContainerMetrics {
 pub struct Skip {
     pub check: String,
     pub reason: String,
-    /// False for things that are simply not installed (metrics API), which
-    /// are reported but do not make the run "partial" (exit 4).
-    pub partial: bool,
+    /// Why, typed: only causes that are `is_partial()` (forbidden, unavailable) make the
+    /// run partial (exit 4); an API that is not installed (metrics) does not.
+    pub cause: common::model::SkipCause,
+}
+
+impl Skip {
+    /// True when this skip makes the answer incomplete (exit 4).
+    pub fn partial(&self) -> bool {
+        self.cause.is_partial()
+    }
 }
 
 /// Key of a container whose previous log was fetched.
@@ -99,7 +106,7 @@ pub struct Snapshot {
 #[derive(Debug, Default)]
 pub struct Index {
     /// Owner of `pods[i]`.
-    owners: OnceLock<Vec<ObjectKey>>,
+    owners: OnceLock<Vec<ObjectRef>>,
     /// (kind, namespace, name) → positions in `events`.
     events: OnceLock<HashMap<(String, String, String), Vec<usize>>>,
     /// (namespace, pod) → position in `pod_metrics`.
@@ -111,27 +118,8 @@ pub fn items<T>(l: &Listed<T>) -> &[T] {
     l.as_deref().unwrap_or(&[])
 }
 
-/// An object a finding points at.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ObjectKey {
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
-}
-
-impl ObjectKey {
-    pub fn new(kind: &str, namespace: &str, name: &str) -> Self {
-        ObjectKey {
-            kind: kind.to_string(),
-            namespace: namespace.to_string(),
-            name: name.to_string(),
-        }
-    }
-    /// `deployment/api` as kubectl takes it.
-    pub fn kubectl_ref(&self) -> String {
-        format!("{}/{}", self.kind.to_lowercase(), self.name)
-    }
-}
+/// An object a finding points at: the suite's one reference type.
+pub use common::ObjectRef;
 
 pub fn ns(meta: &ObjectMeta) -> &str {
     meta.namespace.as_deref().unwrap_or("")
@@ -153,7 +141,7 @@ pub fn controller_of(meta: &ObjectMeta) -> Option<&OwnerReference> {
 impl Snapshot {
     /// The workload a pod belongs to, following Pod → ReplicaSet → Deployment.
     /// Pods without a controller stand for themselves.
-    pub fn owner_of_pod(&self, pod: &Pod) -> ObjectKey {
+    pub fn owner_of_pod(&self, pod: &Pod) -> ObjectRef {
         let owners = self.owners();
         // Callers pass pods from `self.pods`: find the position from the
         // address instead of a linear search (5,000 pods × several passes).
@@ -171,7 +159,7 @@ impl Snapshot {
         resolve_owner(pod, &rs, self.replicasets.is_some())
     }
 
-    fn owners(&self) -> &Vec<ObjectKey> {
+    fn owners(&self) -> &Vec<ObjectRef> {
         self.index.owners.get_or_init(|| {
             let rs: HashMap<(&str, &str), &ReplicaSet> = items(&self.replicasets)
                 .iter()
@@ -185,8 +173,8 @@ impl Snapshot {
     }
 
     /// Annotations of a namespaced object of one of the kinds triage reads.
-    pub fn annotations(&self, key: &ObjectKey) -> Option<&BTreeMap<String, String>> {
-        fn find<'a, T, F>(list: &'a [T], key: &ObjectKey, meta: F) -> Option<&'a ObjectMeta>
+    pub fn annotations(&self, key: &ObjectRef) -> Option<&BTreeMap<String, String>> {
+        fn find<'a, T, F>(list: &'a [T], key: &ObjectRef, meta: F) -> Option<&'a ObjectMeta>
         where
             F: Fn(&'a T) -> &'a ObjectMeta,
         {
@@ -212,7 +200,7 @@ impl Snapshot {
         meta.annotations.as_ref()
     }
 
-    pub fn pods_of<'a>(&'a self, owner: &'a ObjectKey) -> impl Iterator<Item = &'a Pod> + 'a {
+    pub fn pods_of<'a>(&'a self, owner: &'a ObjectRef) -> impl Iterator<Item = &'a Pod> + 'a {
         self.pods
             .iter()
             .zip(self.owners().iter())
@@ -285,17 +273,17 @@ impl Snapshot {
     }
 }
 
-fn resolve_owner(pod: &Pod, rs: &HashMap<(&str, &str), &ReplicaSet>, rs_listed: bool) -> ObjectKey {
+fn resolve_owner(pod: &Pod, rs: &HashMap<(&str, &str), &ReplicaSet>, rs_listed: bool) -> ObjectRef {
     let namespace = ns(&pod.metadata);
     let Some(owner) = controller_of(&pod.metadata) else {
-        return ObjectKey::new("Pod", namespace, name(&pod.metadata));
+        return ObjectRef::new("Pod", namespace, name(&pod.metadata));
     };
     if owner.kind == "ReplicaSet" {
         let set = rs.get(&(namespace, owner.name.as_str()));
         if let Some(dep) = set.and_then(|s| controller_of(&s.metadata))
             && dep.kind == "Deployment"
         {
-            return ObjectKey::new("Deployment", namespace, &dep.name);
+            return ObjectRef::new("Deployment", namespace, &dep.name);
         }
         // ReplicaSets not listed: the pod-template-hash suffix names the
         // Deployment well enough for grouping.
@@ -307,10 +295,10 @@ fn resolve_owner(pod: &Pod, rs: &HashMap<(&str, &str), &ReplicaSet>, rs_listed: 
                 .and_then(|l| l.get("pod-template-hash"))
             && let Some(dep) = owner.name.strip_suffix(&format!("-{hash}"))
         {
-            return ObjectKey::new("Deployment", namespace, dep);
+            return ObjectRef::new("Deployment", namespace, dep);
         }
     }
-    ObjectKey::new(&owner.kind, namespace, &owner.name)
+    ObjectRef::new(&owner.kind, namespace, &owner.name)
 }
 
 /// Last time an event happened (series, lastTimestamp, eventTime, creation).

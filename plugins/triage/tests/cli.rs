@@ -5,38 +5,16 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use kube_sandbox::{Sandbox, SandboxOptions, fixture_dir};
+use kube_sandbox::{Sandbox, fixture_dir};
 use serde_json::Value;
+use suite_tests::{json, sandbox as start};
 
 fn sandbox(folder: &str) -> Sandbox {
-    Sandbox::start(SandboxOptions {
-        fixtures: vec![fixture_dir(folder)],
-        ..Default::default()
-    })
-    .expect("sandbox starts")
+    start(&[folder])
 }
 
 fn triage(sb: &Sandbox, args: &[&str]) -> Output {
-    Command::cargo_bin("kubectl-triage")
-        .expect("binary built")
-        .arg("--kubeconfig")
-        .arg(sb.kubeconfig())
-        .args(args)
-        .env_remove("KUBECONFIG")
-        .env("NO_COLOR", "1")
-        .timeout(Duration::from_secs(60))
-        .output()
-        .expect("runs")
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    suite_tests::run(&mut suite_tests::plugin("triage", sb, args))
 }
 
 /// (reason, kind/name) of every finding.
@@ -65,26 +43,13 @@ fn finding<'a>(doc: &'a Value, reason: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {reason} finding in {doc:#}"))
 }
 
-/// Run one scenario and assert exactly the expected findings and exit code.
-/// `kubectl triage ARGS` the way a user runs it: the real kubectl finding the
-/// built plugin on PATH (kubectl execs it, so stdout and the exit code are
-/// the plugin's). Without kubectl, says so and runs the binary directly.
+/// `kubectl triage ARGS` the way a user runs it (the suite harness: the real kubectl
+/// finding the built plugin on PATH).
 fn kubectl_triage(sb: &Sandbox, args: &[&str]) -> Output {
-    if !suite_tests::kubectl_available() {
-        eprintln!("running kubectl-triage directly instead of through kubectl");
-        return triage(sb, args);
-    }
-    suite_tests::kubectl()
-        .arg("triage")
-        .arg("--kubeconfig")
-        .arg(sb.kubeconfig())
-        .args(args)
-        .env_remove("KUBECONFIG")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("kubectl runs")
+    suite_tests::run(&mut suite_tests::kubectl_plugin("triage", sb, args))
 }
 
+/// Run one scenario and assert exactly the expected findings and exit code.
 fn scenario(folder: &str, namespace: &str, expected: &[(&str, &str)], exit: i32) -> Value {
     let sb = sandbox(&format!("triage/{folder}"));
     let out = kubectl_triage(&sb, &["-n", namespace, "-o", "json"]);

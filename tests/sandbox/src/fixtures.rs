@@ -21,6 +21,7 @@ pub struct Loaded {
     pub tokens: Vec<(String, crate::http::tokens::IssuedToken)>,
     pub logs: PodLogs,
     pub faults: Vec<Fault>,
+    pub runtime: crate::runtime::Runtime,
 }
 
 const SANDBOX_API: &str = "sandbox.test/v1";
@@ -319,6 +320,7 @@ pub fn load(
     let mut tokens = Vec::new();
     let mut logs = PodLogs::default();
     let mut faults = Vec::new();
+    let mut runtime = crate::runtime::Runtime::default();
     for spec in extra_faults {
         faults.push(Fault::parse(spec)?);
     }
@@ -363,11 +365,14 @@ pub fn load(
                             crate::http::tokens::from_fixture(&d.value).map_err(|e| at(&d, e))?,
                         );
                     }
+                    "PodFailure" => runtime.add_failure(&d.value).map_err(|e| at(&d, e))?,
+                    "PodExec" => runtime.add_exec(&d.value).map_err(|e| at(&d, e))?,
+                    "NodeStats" => runtime.add_node_stats(&d.value).map_err(|e| at(&d, e))?,
                     other => {
                         return Err(at(
                             &d,
                             format!(
-                                "unknown sandbox kind {other:?} (PodLogs, User, Fault, ServiceAccountToken)"
+                                "unknown sandbox kind {other:?} (PodLogs, User, Fault, PodFailure, PodExec, NodeStats, ServiceAccountToken)"
                             ),
                         ));
                     }
@@ -432,6 +437,7 @@ pub fn load(
         tokens,
         logs,
         faults,
+        runtime,
     })
 }
 

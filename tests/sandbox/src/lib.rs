@@ -21,6 +21,7 @@ pub mod openapi;
 pub mod patch;
 pub mod rbac;
 pub mod registry;
+pub mod runtime;
 pub mod selectors;
 pub mod services;
 pub mod store;
@@ -146,6 +147,7 @@ impl Sandbox {
             admin_token,
             tokens: http::tokens::Tokens::new(loaded.tokens),
             logs: loaded.logs,
+            runtime: Arc::new(loaded.runtime),
             faults: loaded.faults,
             latency_ms: opts.latency_ms,
             requests: AtomicU64::new(0),
@@ -195,6 +197,22 @@ impl Sandbox {
 
     pub fn reset_request_count(&self) {
         self.requests.requests.store(0, Ordering::Relaxed);
+    }
+
+    /// Every `pods/exec` session served so far, oldest first (command,
+    /// stdin received, exit code reported).
+    pub fn exec_sessions(&self) -> Vec<runtime::exec::ExecSession> {
+        self.requests.runtime.sessions()
+    }
+
+    /// What clients sent on stdin to `container` of pod `namespace/pod`: one
+    /// entry per finished exec session, oldest first.
+    pub fn exec_stdin(&self, namespace: &str, pod: &str, container: &str) -> Vec<Vec<u8>> {
+        self.exec_sessions()
+            .into_iter()
+            .filter(|s| s.namespace == namespace && s.pod == pod && s.container == container)
+            .map(|s| s.stdin)
+            .collect()
     }
 }
 

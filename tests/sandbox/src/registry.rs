@@ -174,7 +174,16 @@ const BUILTINS: &[Builtin] = &[
         NONE,
         STATUS,
     ),
-    b("", "v1", "Node", "nodes", false, &["no"], NONE, STATUS),
+    b(
+        "",
+        "v1",
+        "Node",
+        "nodes",
+        false,
+        &["no"],
+        NONE,
+        &["status", "proxy"],
+    ),
     b(
         "",
         "v1",
@@ -203,12 +212,13 @@ const BUILTINS: &[Builtin] = &[
         true,
         &["po"],
         ALL,
-        // Only what the sandbox answers: exec, attach, portforward and proxy
-        // are advertised once they are served.
+        // Only what the sandbox answers: attach, portforward and proxy are
+        // advertised once they are served.
         &[
             "status",
             "log",
             "eviction",
+            "exec",
             "binding",
             "ephemeralcontainers",
         ],
@@ -516,6 +526,27 @@ const BUILTINS: &[Builtin] = &[
         false,
         &["pc"],
         NONE,
+        NONE,
+    ),
+    // admission webhooks: stored and served, never called
+    b(
+        "admissionregistration.k8s.io",
+        "v1",
+        "MutatingWebhookConfiguration",
+        "mutatingwebhookconfigurations",
+        false,
+        NONE,
+        &["api-extensions"],
+        NONE,
+    ),
+    b(
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfigurations",
+        false,
+        NONE,
+        &["api-extensions"],
         NONE,
     ),
     // CRDs themselves

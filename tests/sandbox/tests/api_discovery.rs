@@ -192,12 +192,12 @@ async fn every_advertised_verb_is_served() {
     for served in [
         "pods/binding",
         "pods/ephemeralcontainers",
+        "pods/exec",
         "certificatesigningrequests/approval",
     ] {
         assert!(names.contains(&served), "{served} missing from discovery");
     }
     for unserved in [
-        "pods/exec",
         "pods/attach",
         "pods/portforward",
         "pods/proxy",

@@ -116,3 +116,44 @@ async fn server_side_apply_creates_then_merges() {
     assert_eq!(v["data"], json!({"a": "1", "b": "2"}));
     assert_eq!(v["metadata"]["managedFields"][0]["manager"], "test");
 }
+
+/// A patch or update naming another object's UID is refused with 422 `metadata.uid: ...
+/// field is immutable`, as the real server's metadata validation does (kubernetes#127625
+/// shows the message); nothing is stored.
+#[tokio::test]
+async fn another_uid_is_refused() {
+    let sb = start();
+    let c = client(&sb).await;
+    let before = send(&c, "GET", DEPLOY, None, None).await.json();
+    for ct in [
+        "application/merge-patch+json",
+        "application/strategic-merge-patch+json",
+    ] {
+        let r = send(
+            &c,
+            "PATCH",
+            DEPLOY,
+            Some(ct),
+            Some(json!({"metadata": {"uid": "someone-else"}, "spec": {"replicas": 7}})),
+        )
+        .await;
+        assert_eq!(r.code, 422, "{ct}: {}", r.text);
+        assert!(
+            r.json()["message"]
+                .as_str()
+                .is_some_and(|m| m
+                    .contains("metadata.uid: Invalid value: \"someone-else\": field is immutable")),
+            "{}",
+            r.text
+        );
+    }
+    let mut put = before.clone();
+    put["metadata"]["uid"] = json!("someone-else");
+    let r = send(&c, "PUT", DEPLOY, Some("application/json"), Some(put)).await;
+    assert_eq!(r.code, 422, "{}", r.text);
+    let after = send(&c, "GET", DEPLOY, None, None).await.json();
+    assert_eq!(
+        after["metadata"]["resourceVersion"],
+        before["metadata"]["resourceVersion"]
+    );
+}

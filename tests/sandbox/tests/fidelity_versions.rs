@@ -13,6 +13,11 @@ fn every_kubectl_version_reads_the_sandbox() {
     }
     let versions = versioned_kubectls();
     if versions.is_empty() {
+        assert!(
+            !fidelity_support::kubectl_required(),
+            "no versioned kubectl in {} and REQUIRE_KUBECTL is set",
+            fidelity_support::VERSIONED_DIR
+        );
         eprintln!(
             "SKIP: no versioned kubectl in {}",
             fidelity_support::VERSIONED_DIR

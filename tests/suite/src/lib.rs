@@ -1,8 +1,12 @@
-//! Shared harness of the cross-plugin suites: where the built plugin binaries
-//! are, and how to run one the way a user does (`kubectl <plugin>` via PATH).
+//! Shared harness of every plugin's CLI tests and the cross-plugin suites: where the
+//! built plugin binaries are, how to start a kube-sandbox on scenario fixtures, and how to
+//! run a plugin the way a user does (`kubectl <plugin>` via PATH) or directly.
 
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Output};
+
+use kube_sandbox::{Sandbox, SandboxOptions, fixture_dir};
+use serde_json::Value;
 
 /// The four plugins of the suite, by their kubectl name.
 pub const PLUGINS: [&str; 4] = ["triage", "backup", "drainplan", "rotate"];
@@ -28,7 +32,14 @@ pub fn plugin_bin(plugin: &str) -> PathBuf {
     path
 }
 
-/// True when the real kubectl is on PATH; otherwise prints why the caller skips.
+/// True when `REQUIRE_KUBECTL` is set (CI): a missing kubectl fails tests instead of
+/// skipping them, so the oracle can never silently drop out.
+pub fn kubectl_required() -> bool {
+    std::env::var_os("REQUIRE_KUBECTL").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// True when the real kubectl is on PATH; otherwise prints why the caller skips, or
+/// panics when `REQUIRE_KUBECTL` is set.
 pub fn kubectl_available() -> bool {
     let found = Command::new("kubectl")
         .args(["version", "--client"])
@@ -36,6 +47,10 @@ pub fn kubectl_available() -> bool {
         .map(|o| o.status.success())
         .unwrap_or(false);
     if !found {
+        assert!(
+            !kubectl_required(),
+            "kubectl not found on PATH and REQUIRE_KUBECTL is set"
+        );
         eprintln!("SKIP: kubectl not found on PATH");
     }
     found
@@ -53,4 +68,69 @@ pub fn kubectl() -> Command {
     let mut cmd = Command::new("kubectl");
     cmd.env("PATH", path_with_plugins());
     cmd
+}
+
+/// A kube-sandbox serving the scenario folders under `tests/fixtures/` (later folders
+/// override earlier ones); stopped when dropped.
+pub fn sandbox(folders: &[&str]) -> Sandbox {
+    Sandbox::start(SandboxOptions {
+        fixtures: folders.iter().map(|f| fixture_dir(f)).collect(),
+        ..SandboxOptions::default()
+    })
+    .unwrap_or_else(|e| panic!("sandbox on {folders:?} starts: {e:#}"))
+}
+
+/// `kubectl-<plugin> --kubeconfig <sandbox> ARGS`, run directly, without colour and
+/// without the caller's KUBECONFIG.
+pub fn plugin(plugin: &str, sb: &Sandbox, args: &[&str]) -> Command {
+    let mut cmd = Command::new(plugin_bin(plugin));
+    cmd.arg("--kubeconfig")
+        .arg(sb.kubeconfig())
+        .args(args)
+        .env_remove("KUBECONFIG")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// `kubectl <plugin> --kubeconfig <sandbox> ARGS` the way a user runs it: the real kubectl
+/// finds the built plugin on PATH and execs it (stdout and exit code are the plugin's).
+/// Without kubectl (and without `REQUIRE_KUBECTL`), says so and runs the binary directly.
+pub fn kubectl_plugin(plugin_name: &str, sb: &Sandbox, args: &[&str]) -> Command {
+    if !kubectl_available() {
+        eprintln!("running kubectl-{plugin_name} directly instead of through kubectl");
+        return plugin(plugin_name, sb, args);
+    }
+    let mut cmd = kubectl();
+    cmd.arg(plugin_name)
+        .arg("--kubeconfig")
+        .arg(sb.kubeconfig())
+        .args(args)
+        .env_remove("KUBECONFIG")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// Run a command to completion; panics only if it cannot be started.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("{cmd:?} cannot run: {e}"))
+}
+
+/// stdout parsed as JSON, with both streams in the panic message when it is not.
+pub fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// stdout and stderr as text, for asserting.
+pub fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

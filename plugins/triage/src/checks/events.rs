@@ -5,11 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Context, ago};
 use crate::report::{Finding, Reason};
-use crate::snapshot::{ObjectKey, Snapshot, event_count, event_time, items, ns};
+use crate::snapshot::{ObjectRef, Snapshot, event_count, event_time, items, ns};
 
 pub fn digest(snap: &Snapshot, ctx: &Context, explained: &BTreeSet<String>) -> Vec<Finding> {
     struct Entry {
-        key: ObjectKey,
+        key: ObjectRef,
         count: i64,
         last: Option<jiff::Timestamp>,
         message: String,
@@ -24,7 +24,7 @@ pub fn digest(snap: &Snapshot, ctx: &Context, explained: &BTreeSet<String>) -> V
             continue;
         }
         let o = &e.involved_object;
-        let key = ObjectKey::new(
+        let key = ObjectRef::new(
             o.kind.as_deref().unwrap_or("Object"),
             o.namespace.as_deref().unwrap_or(ns(&e.metadata)),
             o.name.as_deref().unwrap_or(""),

@@ -5,7 +5,7 @@ use k8s_openapi::api::batch::v1::Job;
 
 use super::{Context, ago, exit_code_text};
 use crate::report::{Affected, Finding, Reason};
-use crate::snapshot::{ObjectKey, Snapshot, controller_of, items, name, ns, uid};
+use crate::snapshot::{ObjectRef, Snapshot, controller_of, items, name, ns, uid};
 
 fn failed_condition(job: &Job) -> Option<&k8s_openapi::api::batch::v1::JobCondition> {
     job.status
@@ -75,7 +75,7 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
             continue;
         };
         let namespace = ns(&job.metadata);
-        let key = ObjectKey::new("Job", namespace, name(&job.metadata));
+        let key = ObjectRef::new("Job", namespace, name(&job.metadata));
         let mut f = Finding::new(
             Reason::JobFailed,
             &key,
@@ -103,7 +103,7 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
         let Some(c) = failed_condition(job) else {
             continue;
         };
-        let key = ObjectKey::new("CronJob", namespace, name(&cj.metadata));
+        let key = ObjectRef::new("CronJob", namespace, name(&cj.metadata));
         let when = cj
             .status
             .as_ref()

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::report::{Finding, Reason};
-use crate::snapshot::{ObjectKey, Snapshot};
+use crate::snapshot::{ObjectRef, Snapshot};
 
 pub mod events;
 pub mod jobs;
@@ -89,7 +89,7 @@ pub fn analyse(snap: &Snapshot, ctx: &Context, ignore: &BTreeSet<Reason>) -> Vec
 }
 
 /// Reasons listed in an object's ignore annotation.
-fn ignored_by(snap: &Snapshot, key: &ObjectKey, reason: Reason) -> bool {
+fn ignored_by(snap: &Snapshot, key: &ObjectRef, reason: Reason) -> bool {
     snap.annotations(key)
         .and_then(|a| a.get(IGNORE_ANNOTATION))
         .is_some_and(|v| {
@@ -122,7 +122,7 @@ fn apply_ignore_annotations(snap: &Snapshot, mut f: Finding) -> Option<Finding> 
         a.kind != "Pod"
             || !ignored_by(
                 snap,
-                &ObjectKey::new("Pod", &key.namespace, &a.name),
+                &ObjectRef::new("Pod", &key.namespace, &a.name),
                 f.reason,
             )
     });

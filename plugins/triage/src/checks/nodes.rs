@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::{Context, ago};
 use crate::report::{Affected, Finding, Reason, Severity};
-use crate::snapshot::{ObjectKey, Snapshot, items, name, uid};
+use crate::snapshot::{ObjectRef, Snapshot, items, name, uid};
 
 pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
     let mut hosted: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -70,7 +70,7 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
         if problems.is_empty() {
             continue;
         }
-        let key = ObjectKey::new("Node", "", node_name);
+        let key = ObjectRef::new("Node", "", node_name);
         let mut f = Finding::new(
             Reason::NodeProblem,
             &key,

@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::{Container, ContainerStatus, Pod, Probe};
 use super::{Context, ago, capped, exit_code_text};
 use crate::report::{Affected, Finding, Reason};
 use crate::snapshot::{
-    LogKey, ObjectKey, Snapshot, event_count, event_time, items, name, ns, quantity, uid,
+    LogKey, ObjectRef, Snapshot, event_count, event_time, items, name, ns, quantity, uid,
 };
 
 /// Restarts inside `--since` at or above this count are a HighRestarts finding.
@@ -550,7 +550,7 @@ fn probe_failing(snap: &Snapshot, ctx: &Context, pod: &Pod) -> Option<PodIssue> 
 /// Containers whose previous log is worth fetching: the first crashing pod
 /// of each workload, each container once, at most `cap` overall.
 pub fn log_targets(snap: &Snapshot, ctx: &Context, cap: usize) -> Vec<LogKey> {
-    let mut seen: BTreeMap<(ObjectKey, String), LogKey> = BTreeMap::new();
+    let mut seen: BTreeMap<(ObjectRef, String), LogKey> = BTreeMap::new();
     let mut pods: Vec<&Pod> = snap.pods.iter().collect();
     pods.sort_by(|a, b| name(&a.metadata).cmp(name(&b.metadata)));
     for pod in pods {
@@ -583,8 +583,8 @@ pub fn log_targets(snap: &Snapshot, ctx: &Context, cap: usize) -> Vec<LogKey> {
 /// Group pod issues into findings under their owners.
 pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
     type Group<'a> = Vec<(&'a Pod, PodIssue)>;
-    let mut groups: BTreeMap<(ObjectKey, Reason), Group> = BTreeMap::new();
-    let mut totals: BTreeMap<ObjectKey, usize> = BTreeMap::new();
+    let mut groups: BTreeMap<(ObjectRef, Reason), Group> = BTreeMap::new();
+    let mut totals: BTreeMap<ObjectRef, usize> = BTreeMap::new();
     for pod in &snap.pods {
         let owner = snap.owner_of_pod(pod);
         *totals.entry(owner.clone()).or_default() += 1;
@@ -754,7 +754,7 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
 
 fn log_for<'a>(
     snap: &'a Snapshot,
-    owner: &ObjectKey,
+    owner: &ObjectRef,
     container: &str,
 ) -> Option<(String, &'a String)> {
     snap.logs.iter().find_map(|(k, v)| {
@@ -766,7 +766,7 @@ fn log_for<'a>(
     })
 }
 
-pub fn owner_uid(snap: &Snapshot, owner: &ObjectKey) -> Option<String> {
+pub fn owner_uid(snap: &Snapshot, owner: &ObjectRef) -> Option<String> {
     let find = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
         ns(m) == owner.namespace && name(m) == owner.name
     };

@@ -3,7 +3,7 @@
 
 use super::{Context, ago};
 use crate::report::{Finding, Reason};
-use crate::snapshot::{ObjectKey, Snapshot, event_count, event_time, items, name, ns, uid};
+use crate::snapshot::{ObjectRef, Snapshot, event_count, event_time, items, name, ns, uid};
 
 pub fn pvcs(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -17,7 +17,7 @@ pub fn pvcs(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
             continue;
         }
         let namespace = ns(&pvc.metadata);
-        let key = ObjectKey::new("PersistentVolumeClaim", namespace, name(&pvc.metadata));
+        let key = ObjectRef::new("PersistentVolumeClaim", namespace, name(&pvc.metadata));
         let events: Vec<_> = snap
             .events_for("PersistentVolumeClaim", namespace, &key.name)
             .collect();
@@ -103,7 +103,7 @@ pub fn hpas(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
             continue;
         }
         let namespace = ns(&hpa.metadata);
-        let key = ObjectKey::new("HorizontalPodAutoscaler", namespace, name(&hpa.metadata));
+        let key = ObjectRef::new("HorizontalPodAutoscaler", namespace, name(&hpa.metadata));
         let mut f = Finding::new(
             Reason::HPAAtMax,
             &key,
@@ -141,7 +141,7 @@ pub fn pdbs(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
             continue;
         }
         let namespace = ns(&pdb.metadata);
-        let key = ObjectKey::new("PodDisruptionBudget", namespace, name(&pdb.metadata));
+        let key = ObjectRef::new("PodDisruptionBudget", namespace, name(&pdb.metadata));
         let spec = pdb.spec.as_ref();
         let rule = spec
             .and_then(|s| {

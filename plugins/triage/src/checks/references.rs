@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::{Pod, PodSpec};
 
 use super::Context;
 use crate::report::{Affected, Finding, Reason};
-use crate::snapshot::{KeyedObject, ObjectKey, Snapshot, items, name, ns, uid};
+use crate::snapshot::{KeyedObject, ObjectRef, Snapshot, items, name, ns, uid};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct MissingRef {
@@ -270,11 +270,11 @@ fn remedy(r: &MissingRef, namespace: &str) -> String {
 
 pub fn check(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
     // Workloads with templates; their pods are covered by the template.
-    let mut holders: Vec<(ObjectKey, String, &PodSpec)> = Vec::new();
+    let mut holders: Vec<(ObjectRef, String, &PodSpec)> = Vec::new();
     for d in items(&snap.deployments) {
         if let Some(s) = d.spec.as_ref().and_then(|s| s.template.spec.as_ref()) {
             holders.push((
-                ObjectKey::new("Deployment", ns(&d.metadata), name(&d.metadata)),
+                ObjectRef::new("Deployment", ns(&d.metadata), name(&d.metadata)),
                 uid(&d.metadata).into(),
                 s,
             ));
@@ -283,7 +283,7 @@ pub fn check(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
     for d in items(&snap.statefulsets) {
         if let Some(s) = d.spec.as_ref().and_then(|s| s.template.spec.as_ref()) {
             holders.push((
-                ObjectKey::new("StatefulSet", ns(&d.metadata), name(&d.metadata)),
+                ObjectRef::new("StatefulSet", ns(&d.metadata), name(&d.metadata)),
                 uid(&d.metadata).into(),
                 s,
             ));
@@ -292,7 +292,7 @@ pub fn check(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
     for d in items(&snap.daemonsets) {
         if let Some(s) = d.spec.as_ref().and_then(|s| s.template.spec.as_ref()) {
             holders.push((
-                ObjectKey::new("DaemonSet", ns(&d.metadata), name(&d.metadata)),
+                ObjectRef::new("DaemonSet", ns(&d.metadata), name(&d.metadata)),
                 uid(&d.metadata).into(),
                 s,
             ));
@@ -306,20 +306,20 @@ pub fn check(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
             .and_then(|j| j.template.spec.as_ref())
         {
             holders.push((
-                ObjectKey::new("CronJob", ns(&c.metadata), name(&c.metadata)),
+                ObjectRef::new("CronJob", ns(&c.metadata), name(&c.metadata)),
                 uid(&c.metadata).into(),
                 s,
             ));
         }
     }
-    let covered: BTreeSet<ObjectKey> = holders.iter().map(|h| h.0.clone()).collect();
+    let covered: BTreeSet<ObjectRef> = holders.iter().map(|h| h.0.clone()).collect();
     for p in &snap.pods {
         let owner = snap.owner_of_pod(p);
         if !covered.contains(&owner)
             && let Some(s) = p.spec.as_ref()
         {
             holders.push((
-                ObjectKey::new("Pod", ns(&p.metadata), name(&p.metadata)),
+                ObjectRef::new("Pod", ns(&p.metadata), name(&p.metadata)),
                 uid(&p.metadata).into(),
                 s,
             ));

@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::Pod;
 
 use super::{Context, capped, pods, selector_text};
 use crate::report::{Finding, Reason};
-use crate::snapshot::{ObjectKey, Snapshot, items, name, ns, uid};
+use crate::snapshot::{ObjectRef, Snapshot, items, name, ns, uid};
 
 fn matches(selector: &BTreeMap<String, String>, pod: &Pod) -> bool {
     let labels = pod.metadata.labels.as_ref();
@@ -27,7 +27,7 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
             continue;
         };
         let namespace = ns(&svc.metadata);
-        let key = ObjectKey::new("Service", namespace, name(&svc.metadata));
+        let key = ObjectRef::new("Service", namespace, name(&svc.metadata));
         let matching: Vec<&Pod> = snap
             .pods
             .iter()

@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::Pod;
 
 use super::Context;
 use crate::report::{Affected, Finding, Reason};
-use crate::snapshot::{ObjectKey, PodMetrics, Snapshot, items, name, ns, quantity, uid};
+use crate::snapshot::{ObjectRef, PodMetrics, Snapshot, items, name, ns, quantity, uid};
 
 pub const THRESHOLD: f64 = 0.9;
 
@@ -42,7 +42,7 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
     if items(&snap.pod_metrics).is_empty() {
         return Vec::new();
     }
-    let mut groups: BTreeMap<ObjectKey, Vec<Hit>> = BTreeMap::new();
+    let mut groups: BTreeMap<ObjectRef, Vec<Hit>> = BTreeMap::new();
     for pod in &snap.pods {
         if metrics_of(snap, pod).is_none() {
             continue;

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::{Context, ago, capped, pods::classify};
 use crate::report::{Finding, Reason};
-use crate::snapshot::{ObjectKey, Snapshot, controller_of, event_time, items, name, ns, uid};
+use crate::snapshot::{ObjectRef, Snapshot, controller_of, event_time, items, name, ns, uid};
 
 /// What a rollout inside `--since` changed, and how to undo it.
 #[derive(Debug, Clone)]
@@ -22,91 +22,21 @@ fn revision(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -
         .ok()
 }
 
-/// Diff two JSON values into "path: old → new" lines. Arrays of objects with
-/// a `name` are matched by name so a reordered env list is not a change.
-pub fn diff_values(path: &str, old: &Value, new: &Value, out: &mut Vec<String>) {
-    match (old, new) {
-        (Value::Object(a), Value::Object(b)) => {
-            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
-            keys.sort();
-            keys.dedup();
-            for k in keys {
-                let p = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                diff_values(
-                    &p,
-                    a.get(k).unwrap_or(&Value::Null),
-                    b.get(k).unwrap_or(&Value::Null),
-                    out,
-                );
-            }
-        }
-        (Value::Array(a), Value::Array(b))
-            if a.iter()
-                .chain(b.iter())
-                .all(|v| v.get("name").is_some_and(Value::is_string)) =>
-        {
-            let key = |v: &Value| {
-                v.get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string()
-            };
-            let mut names: Vec<String> = a.iter().chain(b.iter()).map(key).collect();
-            names.dedup();
-            let mut uniq = Vec::new();
-            for n in names {
-                if !uniq.contains(&n) {
-                    uniq.push(n);
-                }
-            }
-            for n in uniq {
-                let find = |l: &Vec<Value>| {
-                    l.iter()
-                        .find(|v| key(v) == n)
-                        .cloned()
-                        .unwrap_or(Value::Null)
-                };
-                diff_values(&format!("{path}[{n}]"), &find(a), &find(b), out);
-            }
-        }
-        _ if old == new => {}
-        _ => {
-            let show = |v: &Value| match v {
-                Value::Null => "(none)".to_string(),
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            let line = format!("{path}: {} → {}", show(old), show(new));
-            out.push(common::redact::redact_line(&line).into_owned());
-        }
-    }
+/// A pod template as JSON, without the fields every revision differs in.
+fn template_value<T: serde::Serialize>(t: &T) -> Value {
+    common::normalize::pod_template(&serde_json::to_value(t).unwrap_or(Value::Null))
 }
 
-/// Pod template without the fields every revision differs in.
-fn template_value<T: serde::Serialize>(t: &T) -> Value {
-    let mut v = serde_json::to_value(t).unwrap_or(Value::Null);
-    if let Some(labels) = v
-        .pointer_mut("/metadata/labels")
-        .and_then(Value::as_object_mut)
-    {
-        labels.remove("pod-template-hash");
-        labels.remove("controller-revision-hash");
-    }
-    if let Some(ann) = v
-        .pointer_mut("/metadata/annotations")
-        .and_then(Value::as_object_mut)
-    {
-        ann.remove("kubectl.kubernetes.io/restartedAt");
-    }
-    v
+/// "path: old → new" lines (redacted), list items matched by name.
+fn changed_lines(old: &Value, new: &Value) -> Vec<String> {
+    common::diff::diff(old, new)
+        .iter()
+        .map(common::diff::FieldChange::line)
+        .collect()
 }
 
 /// The Deployment's last rollout, when it happened inside `--since`.
-pub fn recent_rollout(snap: &Snapshot, ctx: &Context, dep: &ObjectKey) -> Option<Rollout> {
+pub fn recent_rollout(snap: &Snapshot, ctx: &Context, dep: &ObjectRef) -> Option<Rollout> {
     let d = items(&snap.deployments)
         .iter()
         .find(|d| ns(&d.metadata) == dep.namespace && name(&d.metadata) == dep.name)?;
@@ -127,7 +57,6 @@ pub fn recent_rollout(snap: &Snapshot, ctx: &Context, dep: &ObjectKey) -> Option
     if !ctx.recent(created) {
         return None;
     }
-    let mut changes = Vec::new();
     let old = prev
         .spec
         .as_ref()
@@ -140,7 +69,7 @@ pub fn recent_rollout(snap: &Snapshot, ctx: &Context, dep: &ObjectKey) -> Option
         .and_then(|s| s.template.as_ref())
         .map(template_value)
         .unwrap_or(Value::Null);
-    diff_values("", &old, &new, &mut changes);
+    let changes = changed_lines(&old, &new);
     let mut evidence = vec![format!(
         "rollout {}: revision {prev_rev} → {cur_rev} (ReplicaSet {} → {})",
         ago(ctx, created),
@@ -168,7 +97,7 @@ pub fn recent_rollout(snap: &Snapshot, ctx: &Context, dep: &ObjectKey) -> Option
 fn revision_rollout(
     snap: &Snapshot,
     ctx: &Context,
-    key: &ObjectKey,
+    key: &ObjectRef,
     owner_uid: &str,
     current: Option<&str>,
 ) -> Option<Rollout> {
@@ -198,8 +127,7 @@ fn revision_rollout(
             .map(|v| template_value(&v))
             .unwrap_or(Value::Null)
     };
-    let mut changes = Vec::new();
-    diff_values("", &data(previous), &data(newest), &mut changes);
+    let changes = changed_lines(&data(previous), &data(newest));
     let mut evidence = vec![format!(
         "rollout {}: revision {} → {}",
         ago(ctx, created),
@@ -227,7 +155,7 @@ fn revision_rollout(
 
 /// Whether pod-level findings already explain the workload being down, so
 /// the workload is not reported twice (pod findings carry rollout evidence).
-fn explained_by_pods(snap: &Snapshot, ctx: &Context, key: &ObjectKey) -> bool {
+fn explained_by_pods(snap: &Snapshot, ctx: &Context, key: &ObjectRef) -> bool {
     snap.pods_of(key).any(|p| {
         !classify(snap, ctx, p).is_empty()
             || p.status
@@ -261,7 +189,7 @@ fn recent_warnings(
 pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     for d in items(&snap.deployments) {
-        let key = ObjectKey::new("Deployment", ns(&d.metadata), name(&d.metadata));
+        let key = ObjectRef::new("Deployment", ns(&d.metadata), name(&d.metadata));
         let desired = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
         let st = d.status.clone().unwrap_or_default();
         let available = st.available_replicas.unwrap_or(0);
@@ -331,7 +259,7 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
         out.push(follow_up(f, &key));
     }
     for s in items(&snap.statefulsets) {
-        let key = ObjectKey::new("StatefulSet", ns(&s.metadata), name(&s.metadata));
+        let key = ObjectRef::new("StatefulSet", ns(&s.metadata), name(&s.metadata));
         let desired = s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
         let st = s.status.clone().unwrap_or_default();
         let ready = st.ready_replicas.unwrap_or(0);
@@ -377,7 +305,7 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
         out.push(follow_up(f, &key));
     }
     for d in items(&snap.daemonsets) {
-        let key = ObjectKey::new("DaemonSet", ns(&d.metadata), name(&d.metadata));
+        let key = ObjectRef::new("DaemonSet", ns(&d.metadata), name(&d.metadata));
         let st = d.status.clone().unwrap_or_default();
         let desired = st.desired_number_scheduled;
         let available = st.number_available.unwrap_or(0);
@@ -415,7 +343,7 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
 
 /// The commands that follow any unavailable workload: watch the rollout,
 /// then look closer.
-fn follow_up(f: Finding, key: &ObjectKey) -> Finding {
+fn follow_up(f: Finding, key: &ObjectRef) -> Finding {
     let kind = key.kind.to_lowercase();
     f.remedy(format!(
         "kubectl rollout status {kind}/{} -n {}",

@@ -108,6 +108,13 @@ pub async fn dispatch(
         Route::OpenApiV2 => raw(Some(openapi::v2(&state.registry()))),
         Route::OpenApiV3Index => raw(Some(openapi::v3_index(&state.registry()))),
         Route::OpenApiV3(p) => raw(openapi::v3_document(&state.registry(), &p)),
+        Route::ExecSessions if !who.is_unrestricted() => {
+            error_response(&ApiError::forbidden(format!(
+                "User \"{}\" cannot read the sandbox's exec sessions (admin only)",
+                who.name()
+            )))
+        }
+        Route::ExecSessions => json_response(200, &super::exec::sessions_document(&state, &q)),
         Route::NotFound => error_response(&ApiError::no_route()),
         Route::MethodNotAllowed => error_response(&ApiError::method_not_allowed(
             "the server does not allow this method on the requested resource",
@@ -199,7 +206,11 @@ async fn resource(
     if !state.store.read(|inner| auth::allowed(inner, &who, &attrs)) {
         return Err(auth::forbidden(&who, &attrs));
     }
-    let format = if r.subresource == "log" {
+    if r.subresource == "exec" && matches!(r.verb, "get" | "create") {
+        // An upgrade: the request is handed over before its body is read.
+        return super::exec::serve(state, req, &r, &q, &who).await;
+    }
+    let format = if r.subresource == "log" || r.subresource == "proxy" {
         Format::Json
     } else {
         negotiate(accept.as_deref(), Offer::Resource).ok_or_else(not_acceptable)?
@@ -263,6 +274,7 @@ async fn resource(
             ctx.format,
         ),
         ("list", _) => list(&ctx),
+        (_, "proxy") if ctx.rt.kind == "Node" => super::nodeproxy::serve(&ctx),
         ("get", "log") => subresources::pod_log(&ctx),
         ("get", "scale") => subresources::get_scale(&ctx),
         ("get", "" | "status" | "ephemeralcontainers" | "approval") => {
@@ -776,6 +788,23 @@ pub(super) fn check_rv(ctx: &Ctx, old: &Value, new: &Value) -> Result<(), ApiErr
     Ok(())
 }
 
+/// A write naming another UID is refused as the real server's metadata validation does
+/// (`ValidateObjectMetaUpdate`: 422 `metadata.uid: Invalid value: "...": field is
+/// immutable`); clients use it as a "still the same object" precondition.
+pub(super) fn check_uid(ctx: &Ctx, old: &Value, new: &Value) -> Result<(), ApiError> {
+    let want = meta_str(new, "uid");
+    if !want.is_empty() && want != meta_str(old, "uid") {
+        return Err(ApiError::invalid(
+            &ctx.rt.group,
+            &ctx.rt.kind,
+            &ctx.r.name,
+            "metadata.uid",
+            &format!("Invalid value: \"{want}\": field is immutable"),
+        ));
+    }
+    Ok(())
+}
+
 /// Stores an updated object; an object being deleted whose last finalizer
 /// went away is deleted now.
 pub(super) fn commit_update(
@@ -834,6 +863,7 @@ fn update(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
             .cloned()
             .ok_or_else(|| ctx.not_found())?;
         check_rv(ctx, &old, &new)?;
+        check_uid(ctx, &old, &new)?;
         let obj = prepare_update(txn.inner(), &ctx.rt, &old, new, &ctx.r.subresource);
         Ok::<_, ApiError>(commit_update(txn, ctx, &old, obj, "Update"))
     })?;
@@ -867,6 +897,7 @@ fn patch_object(ctx: &Ctx, content_type: &str, body: &[u8]) -> Result<Response<B
         if meta_str(&doc, "resourceVersion") != meta_str(&old, "resourceVersion") {
             check_rv(ctx, &old, &doc)?;
         }
+        check_uid(ctx, &old, &doc)?;
         let obj = prepare_update(txn.inner(), &ctx.rt, &old, doc, &ctx.r.subresource);
         let operation = if kind == PatchType::Apply {
             "Apply"

@@ -18,10 +18,21 @@ pub fn kubectl_on_path() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Returns the kubectl binary, or prints the SKIP line and returns None.
+/// True when `REQUIRE_KUBECTL` is set (CI sets it): a missing kubectl is a failure, so
+/// the oracle never silently drops out of the run.
+pub fn kubectl_required() -> bool {
+    std::env::var_os("REQUIRE_KUBECTL").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Returns the kubectl binary, or prints the SKIP line and returns None (a failure under
+/// `REQUIRE_KUBECTL`).
 pub fn kubectl_or_skip() -> Option<PathBuf> {
     let k = kubectl_on_path();
     if k.is_none() {
+        assert!(
+            !kubectl_required(),
+            "kubectl not found on PATH and REQUIRE_KUBECTL is set"
+        );
         eprintln!("SKIP: kubectl not found on PATH");
     }
     k
