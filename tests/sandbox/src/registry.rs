@@ -669,8 +669,9 @@ pub enum Generation {
 }
 
 /// Built-in kinds whose strategy sets `Generation = 1` on create: workloads,
-/// Pods (from 1.33, KEP-5067), PDBs, the networking kinds, EndpointSlices
-/// and CRDs. HPAs, Services and the core config kinds have none.
+/// Pods (from 1.33, KEP-5067), PDBs, the networking kinds, EndpointSlices,
+/// webhook configurations and CRDs. HPAs, Services and the core config
+/// kinds have none.
 const TRACKED: &[(&str, &str)] = &[
     ("", "Pod"),
     ("", "ReplicationController"),
@@ -686,6 +687,14 @@ const TRACKED: &[(&str, &str)] = &[
     ("networking.k8s.io", "NetworkPolicy"),
     ("discovery.k8s.io", "EndpointSlice"),
     ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+    ),
 ];
 
 /// Whether `group`/`kind` is one of the built-in kinds (not a custom resource).
