@@ -58,6 +58,17 @@ fn used_node_ports(inner: &Inner) -> HashSet<u32> {
         .collect()
 }
 
+/// The Service's `spec.ports` entries.
+fn ports_mut(
+    spec: &mut serde_json::Map<String, Value>,
+) -> impl Iterator<Item = &mut serde_json::Map<String, Value>> {
+    spec.get_mut("ports")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object_mut)
+}
+
 /// A free address, picked by hashing the Service's name (stable across runs,
 /// so fixture Services keep their IPs) and probing upwards.
 fn free_ip(key: &str, used: &HashSet<String>) -> Option<String> {
@@ -130,13 +141,7 @@ pub fn allocate(inner: &Inner, svc: &mut Value) {
                 != Some(false));
     if wants_node_ports {
         let mut used = used_node_ports(inner);
-        let ports = spec
-            .get_mut("ports")
-            .and_then(Value::as_array_mut)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_object_mut);
-        for (i, p) in ports.enumerate() {
+        for (i, p) in ports_mut(spec).enumerate() {
             if p.get("nodePort").and_then(Value::as_u64).is_some() {
                 continue;
             }
@@ -187,13 +192,7 @@ pub fn keep_allocated(old: &Value, new: &mut Value) {
         .and_then(Value::as_array)
         .map(|a| a.iter().collect())
         .unwrap_or_default();
-    let ports = spec
-        .get_mut("ports")
-        .and_then(Value::as_array_mut)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_object_mut);
-    for p in ports {
+    for p in ports_mut(spec) {
         if p.get("nodePort").is_some() {
             continue;
         }
