@@ -7,7 +7,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 PREFIX ?= $(HOME)/.local
 TARGET ?= x86_64-unknown-linux-gnu
 
-.PHONY: all build demo sandbox test lint fmt bench e2e dist krew install clean help
+.PHONY: all build demo sandbox test lint fmt bench e2e conformance dist krew install clean help
 
 all: build
 
@@ -17,6 +17,7 @@ help:
 	@echo "make lint     cargo fmt --check and clippy -D warnings"
 	@echo "make bench    side-by-side benchmarks against kubectl (writes bench/results.md)"
 	@echo "make e2e      plugin suites against the cluster KUBECONFIG points at (disposable!)"
+	@echo "make conformance  kube-rs's own cluster tests against kube-sandbox (minutes; not in make test)"
 	@echo "make dist     release archives in dist/;  make krew: Krew manifests for them"
 	@echo "make install  plugins, completion shims and man pages under \$$PREFIX (default ~/.local)"
 	@echo "make sandbox  run kube-sandbox on the demo fixtures in the foreground"
@@ -49,6 +50,11 @@ bench:
 
 e2e:
 	bash tests/e2e/run.sh
+
+# kube-rs's #[ignore]d cluster tests, built from the published sources of the
+# locked kube version, run against kube-sandbox (tests/conformance/run.sh).
+conformance: build
+	bash tests/conformance/run.sh
 
 # Release archives for one target (the host by default) with the same script the release
 # workflow runs for every platform: binary, kubectl_complete-<plugin> shim, LICENSE.

@@ -21,6 +21,11 @@ fn is_events_v1(group: &str, plural: &str) -> bool {
     group == "events.k8s.io" && plural == "events"
 }
 
+/// Whether objects of this type are served in another shape than stored.
+pub fn converts(rt: &ResourceType) -> bool {
+    is_events_v1(&rt.group, &rt.plural)
+}
+
 /// Where objects of this type are stored.
 pub fn storage_key(group: &str, plural: &str) -> String {
     if is_events_v1(group, plural) {

@@ -162,7 +162,7 @@ fn subresource(rt: &ResourceType, name: &str) -> Sub {
     match name {
         "status" => same(&["get", "patch", "update"]),
         "log" => same(&["get"]),
-        "ephemeralcontainers" | "resize" => same(&["get", "patch", "update"]),
+        "ephemeralcontainers" | "resize" | "approval" => same(&["get", "patch", "update"]),
         "eviction" => other("policy", "v1", "Eviction", &["create"]),
         "scale" => other("autoscaling", "v1", "Scale", &["get", "patch", "update"]),
         "token" => other("authentication.k8s.io", "v1", "TokenRequest", &["create"]),
@@ -348,7 +348,9 @@ mod tests {
         let r = Registry::builtin();
         let l = api_group_list(&r);
         let groups = l["groups"].as_array().unwrap();
-        assert_eq!(groups[0]["name"], "apps");
+        // As on a real server, the aggregator's own group comes first.
+        assert_eq!(groups[0]["name"], "apiregistration.k8s.io");
+        assert_eq!(groups[1]["name"], "apps");
         assert!(groups.iter().all(|g| g["name"] != ""));
         let auto = groups.iter().find(|g| g["name"] == "autoscaling").unwrap();
         assert_eq!(auto["preferredVersion"]["groupVersion"], "autoscaling/v2");
@@ -421,7 +423,8 @@ mod tests {
         );
         let apis = aggregated_discovery(&r, false);
         let items = apis["items"].as_array().unwrap();
-        assert_eq!(items[0]["metadata"]["name"], "apps");
+        assert_eq!(items[0]["metadata"]["name"], "apiregistration.k8s.io");
+        assert_eq!(items[1]["metadata"]["name"], "apps");
         assert!(items.iter().all(|i| i["metadata"]["name"] != ""));
         let beta = aggregated_discovery_as(&r, false, AGGREGATED_V2BETA1_CONTENT_TYPE);
         assert_eq!(beta["apiVersion"], "apidiscovery.k8s.io/v2beta1");

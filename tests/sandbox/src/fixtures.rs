@@ -17,6 +17,8 @@ pub struct Loaded {
     pub registry: Registry,
     pub store: Store,
     pub users: Vec<User>,
+    /// `ServiceAccountToken` fixtures: bearer token → what it stands for.
+    pub tokens: Vec<(String, crate::http::tokens::IssuedToken)>,
     pub logs: PodLogs,
     pub faults: Vec<Fault>,
     pub runtime: crate::runtime::Runtime,
@@ -315,6 +317,7 @@ pub fn load(
 
     let mut registry = Registry::builtin();
     let mut users = Vec::new();
+    let mut tokens = Vec::new();
     let mut logs = PodLogs::default();
     let mut faults = Vec::new();
     let mut runtime = crate::runtime::Runtime::default();
@@ -357,6 +360,11 @@ pub fn load(
                         let spec = fault_spec(&d.value).map_err(|e| at(&d, e))?;
                         faults.push(Fault::parse(&spec).map_err(|e| at(&d, e))?);
                     }
+                    "ServiceAccountToken" => {
+                        tokens.push(
+                            crate::http::tokens::from_fixture(&d.value).map_err(|e| at(&d, e))?,
+                        );
+                    }
                     "PodFailure" => runtime.add_failure(&d.value).map_err(|e| at(&d, e))?,
                     "PodExec" => runtime.add_exec(&d.value).map_err(|e| at(&d, e))?,
                     "NodeStats" => runtime.add_node_stats(&d.value).map_err(|e| at(&d, e))?,
@@ -364,7 +372,7 @@ pub fn load(
                         return Err(at(
                             &d,
                             format!(
-                                "unknown sandbox kind {other:?} (PodLogs, User, Fault, PodFailure, PodExec, NodeStats)"
+                                "unknown sandbox kind {other:?} (PodLogs, User, Fault, PodFailure, PodExec, NodeStats, ServiceAccountToken)"
                             ),
                         ));
                     }
@@ -398,10 +406,13 @@ pub fn load(
             if rt.kind == "Namespace" && obj.pointer("/status/phase").is_none() {
                 obj["status"] = json!({"phase": "Active"});
             }
-            let obj = crate::convert::to_stored(rt, obj);
+            let mut obj = crate::convert::to_stored(rt, obj);
+            // A stored object always went through defaulting on a real server.
+            crate::defaults::apply(rt, &mut obj);
             txn.load(&crate::convert::storage_key(&rt.group, &rt.plural), obj);
         }
         link_events(txn);
+        allocate_service_ips(txn);
         // Namespaces referenced but not defined exist, Active, as in a cluster.
         for ns in SYSTEM_NAMESPACES
             .iter()
@@ -423,10 +434,30 @@ pub fn load(
         registry,
         store,
         users,
+        tokens,
         logs,
         faults,
         runtime,
     })
+}
+
+/// Fixture Services without a cluster IP get one (and node ports), after
+/// every fixture is in, so an address a later fixture pins is not taken.
+fn allocate_service_ips(txn: &mut crate::store::Txn<'_>) {
+    let pending: Vec<Value> = txn
+        .inner()
+        .iter_resource("/services")
+        .filter(|s| {
+            let ip = s.pointer("/spec/clusterIP").and_then(Value::as_str);
+            let external = s.pointer("/spec/type").and_then(Value::as_str) == Some("ExternalName");
+            !external && (ip.is_none_or(str::is_empty) || s.pointer("/spec/ipFamilies").is_none())
+        })
+        .cloned()
+        .collect();
+    for mut svc in pending {
+        crate::services::allocate(txn.inner(), &mut svc);
+        txn.load("/services", svc);
+    }
 }
 
 /// Events name their object by kind/namespace/name in fixtures; fill in the

@@ -4,8 +4,10 @@
 //! [`Sandbox::start`] runs the server on its own thread and tokio runtime so
 //! synchronous tests (assert_cmd) can use it; the binary is a thin wrapper.
 
+pub mod bootstrap;
 pub mod controllers;
 pub mod convert;
+pub mod defaults;
 pub mod discovery;
 pub mod error;
 pub mod faults;
@@ -17,12 +19,15 @@ pub mod logs;
 pub mod meta;
 pub mod openapi;
 pub mod patch;
+pub mod rbac;
 pub mod registry;
 pub mod runtime;
 pub mod selectors;
+pub mod services;
 pub mod store;
 pub mod table;
 pub mod tls;
+pub mod wire;
 
 use anyhow::Context;
 use std::path::{Path, PathBuf};
@@ -41,6 +46,9 @@ pub struct SandboxOptions {
     pub latency_ms: u64,
     /// `--fault` SPECs, see [`faults`].
     pub faults: Vec<String>,
+    /// Watch history kept for resumes (default 50,000 events); older
+    /// resourceVersions are answered with a 410 Expired watch event.
+    pub watch_history: Option<usize>,
 }
 
 /// A running sandbox; dropping it stops the server and removes its kubeconfig.
@@ -97,6 +105,9 @@ impl Sandbox {
             ms = started.duration_until(jiff::Timestamp::now()).as_millis(),
             "fixtures loaded"
         );
+        if let Some(n) = opts.watch_history {
+            loaded.store.set_history_limit(n);
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -114,6 +125,10 @@ impl Sandbox {
         } else {
             Some(tls::generate()?)
         };
+        loaded.store.write(false, |txn| {
+            bootstrap::load(txn, &loaded.registry, &addr.to_string(), started)
+        });
+        loaded.store.seal_initial();
         let url = format!("{}://{addr}", if tls.is_some() { "https" } else { "http" });
         let admin_token = random_token();
         let dir = private_dir()?;
@@ -130,6 +145,7 @@ impl Sandbox {
             store: loaded.store,
             users: loaded.users,
             admin_token,
+            tokens: http::tokens::Tokens::new(loaded.tokens),
             logs: loaded.logs,
             runtime: Arc::new(loaded.runtime),
             faults: loaded.faults,

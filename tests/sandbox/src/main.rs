@@ -58,6 +58,7 @@ fn main() -> ExitCode {
         plain_http: cli.plain_http,
         latency_ms: cli.latency_ms,
         faults: cli.faults,
+        watch_history: None,
     };
     let sandbox = match Sandbox::start(opts)
         .and_then(|s| write_kubeconfig_copy(&s, &cli.kubeconfig_out).map(|_| s))

@@ -1,6 +1,7 @@
 //! Server-assigned metadata (uid, creationTimestamp, generation) and the
 //! timestamp format the API uses, shared by fixture loading and creates.
 
+use crate::registry::Generation;
 use serde_json::{Map, Value, json};
 
 /// A random RFC 4122 version-4 UID, the format real objects carry.
@@ -43,7 +44,8 @@ pub fn metadata_mut(obj: &mut Value) -> Option<&mut Map<String, Value>> {
 }
 
 /// Fills what the server sets on create, keeping anything already there
-/// (fixtures may pin uids and timestamps).
+/// (fixtures may pin uids and timestamps). `generation` is 1 only for kinds
+/// whose registry tracks it (see [`crate::registry::generation_of`]).
 pub fn fill_create_metadata(obj: &mut Value, namespace: Option<&str>, now: jiff::Timestamp) {
     if let Some(m) = metadata_mut(obj) {
         if let Some(ns) = namespace {
@@ -57,10 +59,36 @@ pub fn fill_create_metadata(obj: &mut Value, namespace: Option<&str>, now: jiff:
         if !m.get("creationTimestamp").is_some_and(Value::is_string) {
             m.insert("creationTimestamp".into(), json!(rfc3339(now)));
         }
-        if !m.get("generation").is_some_and(Value::is_u64) {
-            m.insert("generation".into(), json!(1));
+    }
+    let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+    let policy = crate::registry::generation_of(api_version, kind);
+    if let Some(m) = metadata_mut(obj) {
+        match policy {
+            Generation::Tracked => {
+                if !m.get("generation").is_some_and(Value::is_u64) {
+                    m.insert("generation".into(), json!(1));
+                }
+            }
+            // A real registry never stores one for these kinds.
+            Generation::None => {
+                m.remove("generation");
+            }
+            Generation::BumpOnly => {}
         }
     }
+}
+
+/// The strings of a JSON list (non-strings skipped; missing → empty).
+pub fn string_list(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The pod's QoS class as the API server computes it (requests/limits of

@@ -214,6 +214,7 @@ pub fn schema_name(rt: &ResourceType) -> String {
             "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions".to_string()
         }
         "metrics.k8s.io" => "io.k8s.metrics.pkg.apis.metrics".to_string(),
+        "apiregistration.k8s.io" => "io.k8s.kube-aggregator.pkg.apis.apiregistration".to_string(),
         g => format!(
             "io.k8s.api.{}",
             g.trim_end_matches(".k8s.io").replace(".k8s.io", "")

@@ -115,7 +115,24 @@ const STATUS_SCALE: &[&str] = &["status", "scale"];
 /// as a CRD fixture.
 const BUILTINS: &[Builtin] = &[
     // core/v1
-    b("", "v1", "Binding", "bindings", true, NONE, NONE, NONE),
+    Builtin {
+        verbs: CREATE_ONLY,
+        ..b("", "v1", "Binding", "bindings", true, NONE, NONE, NONE)
+    },
+    // Deprecated since 1.19 but served (read-only), with a warning header.
+    Builtin {
+        verbs: READ_ONLY,
+        ..b(
+            "",
+            "v1",
+            "ComponentStatus",
+            "componentstatuses",
+            false,
+            &["cs"],
+            NONE,
+            NONE,
+        )
+    },
     b(
         "",
         "v1",
@@ -195,12 +212,13 @@ const BUILTINS: &[Builtin] = &[
         true,
         &["po"],
         ALL,
+        // Only what the sandbox answers: attach, portforward and proxy are
+        // advertised once they are served.
         &[
             "status",
             "log",
             "eviction",
             "exec",
-            "proxy",
             "binding",
             "ephemeralcontainers",
         ],
@@ -246,15 +264,17 @@ const BUILTINS: &[Builtin] = &[
         NONE,
         &["token"],
     ),
+    b("", "v1", "Service", "services", true, &["svc"], ALL, STATUS),
+    // The aggregator's own group: one APIService per served group-version.
     b(
-        "",
+        "apiregistration.k8s.io",
         "v1",
-        "Service",
-        "services",
-        true,
-        &["svc"],
-        ALL,
-        &["status", "proxy"],
+        "APIService",
+        "apiservices",
+        false,
+        NONE,
+        &["api-extensions"],
+        STATUS,
     ),
     // apps/v1
     b(
@@ -340,6 +360,17 @@ const BUILTINS: &[Builtin] = &[
         STATUS,
     ),
     b("batch", "v1", "Job", "jobs", true, NONE, ALL, STATUS),
+    // certificates: requests and their approval (no signer runs)
+    b(
+        "certificates.k8s.io",
+        "v1",
+        "CertificateSigningRequest",
+        "certificatesigningrequests",
+        false,
+        &["csr"],
+        NONE,
+        &["approval", "status"],
+    ),
     // policy/v1
     b(
         "policy",
@@ -569,7 +600,20 @@ const BUILTINS: &[Builtin] = &[
             NONE,
         )
     },
-    // authentication: `kubectl auth whoami`
+    // authentication: TokenReview (which token is whose) and `kubectl auth whoami`
+    Builtin {
+        verbs: CREATE_ONLY,
+        ..b(
+            "authentication.k8s.io",
+            "v1",
+            "TokenReview",
+            "tokenreviews",
+            false,
+            NONE,
+            NONE,
+            NONE,
+        )
+    },
     Builtin {
         verbs: CREATE_ONLY,
         ..b(
@@ -611,6 +655,66 @@ const BUILTINS: &[Builtin] = &[
         )
     },
 ];
+
+/// How a kind's registry keeps `metadata.generation` (its strategy's
+/// PrepareForCreate / PrepareForUpdate in kubernetes pkg/registry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generation {
+    /// No generation (ConfigMaps, Secrets, Services, Nodes, Events, RBAC, ...).
+    None,
+    /// 1 on create, +1 whenever the spec (anything outside metadata/status) changes.
+    Tracked,
+    /// Not set on create, +1 on spec changes (the CSIDriver strategy).
+    BumpOnly,
+}
+
+/// Built-in kinds whose strategy sets `Generation = 1` on create: workloads,
+/// Pods (from 1.33, KEP-5067), PDBs, the networking kinds, EndpointSlices,
+/// webhook configurations and CRDs. HPAs, Services and the core config
+/// kinds have none.
+const TRACKED: &[(&str, &str)] = &[
+    ("", "Pod"),
+    ("", "ReplicationController"),
+    ("apps", "Deployment"),
+    ("apps", "ReplicaSet"),
+    ("apps", "StatefulSet"),
+    ("apps", "DaemonSet"),
+    ("batch", "Job"),
+    ("batch", "CronJob"),
+    ("policy", "PodDisruptionBudget"),
+    ("networking.k8s.io", "Ingress"),
+    ("networking.k8s.io", "IngressClass"),
+    ("networking.k8s.io", "NetworkPolicy"),
+    ("discovery.k8s.io", "EndpointSlice"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+    ),
+];
+
+/// Whether `group`/`kind` is one of the built-in kinds (not a custom resource).
+pub fn is_builtin(group: &str, kind: &str) -> bool {
+    BUILTINS.iter().any(|b| b.group == group && b.kind == kind)
+}
+
+/// The generation policy of an object's kind; custom resources track it.
+pub fn generation_of(api_version: &str, kind: &str) -> Generation {
+    let (group, _) = split_api_version(api_version);
+    if TRACKED.contains(&(group, kind)) {
+        Generation::Tracked
+    } else if (group, kind) == ("storage.k8s.io", "CSIDriver") {
+        Generation::BumpOnly
+    } else if is_builtin(group, kind) {
+        Generation::None
+    } else {
+        Generation::Tracked
+    }
+}
 
 /// The table of servable types.
 #[derive(Debug, Clone)]

@@ -67,6 +67,8 @@ pub struct Inner {
     history: VecDeque<Arc<Event>>,
     /// Every event with rv > floor is in `history`.
     floor: u64,
+    /// How many events `history` keeps ([`HISTORY`] unless a test asks for less).
+    history_limit: usize,
     /// Dependents by owner uid, so GC and controllers find what an object
     /// owns without scanning every object.
     owned: HashMap<String, BTreeSet<ObjectRef>>,
@@ -242,6 +244,8 @@ impl Txn<'_> {
         if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
             m.insert("resourceVersion".into(), json!(rv.to_string()));
         }
+        // Kept in wire order, so serving it needs no reordering.
+        crate::wire::order_stored(&mut obj);
         let key = (
             meta_str(&obj, "namespace").to_string(),
             meta_str(&obj, "name").to_string(),
@@ -270,6 +274,7 @@ impl Txn<'_> {
         if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
             m.insert("resourceVersion".into(), json!(rv.to_string()));
         }
+        crate::wire::order_stored(&mut obj);
         let key = (
             meta_str(&obj, "namespace").to_string(),
             meta_str(&obj, "name").to_string(),
@@ -371,7 +376,10 @@ impl Store {
     pub fn new() -> Self {
         let (feed, _) = broadcast::channel(FEED_CAPACITY);
         Store {
-            inner: RwLock::new(Inner::default()),
+            inner: RwLock::new(Inner {
+                history_limit: HISTORY,
+                ..Inner::default()
+            }),
             feed,
         }
     }
@@ -395,7 +403,7 @@ impl Store {
         for ev in events {
             let ev = Arc::new(ev);
             txn.inner.history.push_back(ev.clone());
-            while txn.inner.history.len() > HISTORY {
+            while txn.inner.history.len() > txn.inner.history_limit {
                 if let Some(old) = txn.inner.history.pop_front() {
                     txn.inner.floor = old.rv;
                 }
@@ -403,6 +411,13 @@ impl Store {
             let _ = self.feed.send(ev);
         }
         r
+    }
+
+    /// Keeps only the last `events` events for watch resumes, so a test can
+    /// make a resourceVersion expire without 50,000 writes.
+    pub fn set_history_limit(&self, events: usize) {
+        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        inner.history_limit = events.max(1);
     }
 
     /// Forgets the history after fixture loading: nobody can resume from before it.

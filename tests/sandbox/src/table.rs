@@ -830,6 +830,61 @@ fn printer_for(rt: &ResourceType) -> Columns {
             ),
             Printer::rolebinding,
         ),
+        ("apiregistration.k8s.io", "APIService") => fixed(
+            with(
+                vec![
+                    c(
+                        "Service",
+                        "string",
+                        "The reference to the service that hosts this API endpoint.",
+                    ),
+                    c("Available", "string", "Whether this service is available."),
+                    age_col(),
+                ],
+                vec![],
+            ),
+            Printer::apiservice,
+        ),
+        ("certificates.k8s.io", "CertificateSigningRequest") => fixed(
+            with(
+                vec![
+                    age_col(),
+                    c(
+                        "SignerName",
+                        "string",
+                        "Name of the signer that will sign the certificate.",
+                    ),
+                    c(
+                        "Requestor",
+                        "string",
+                        "Name of the user requesting the certificate.",
+                    ),
+                    c(
+                        "RequestedDuration",
+                        "string",
+                        "Requested duration of the certificate.",
+                    ),
+                    c(
+                        "Condition",
+                        "string",
+                        "Conditions of the certificate signing request.",
+                    ),
+                ],
+                vec![],
+            ),
+            Printer::csr,
+        ),
+        ("", "ComponentStatus") => fixed(
+            with(
+                vec![
+                    c("Status", "string", "Status of the component conditions"),
+                    c("Message", "string", "Message of the component conditions"),
+                    c("Error", "string", "Error of the component conditions"),
+                ],
+                vec![],
+            ),
+            Printer::componentstatus,
+        ),
         ("coordination.k8s.io", "Lease") => fixed(
             with(
                 vec![
@@ -2065,6 +2120,82 @@ impl Printer {
             json!(of("Group")),
             json!(of("ServiceAccount")),
         ]
+    }
+
+    /// `printAPIService`: `Local` or `namespace/name`; `False (reason)`.
+    fn apiservice(&self, o: &Value) -> Vec<Value> {
+        let service = match at(o, "/spec/service").filter(|s| s.is_object()) {
+            Some(s) => format!("{}/{}", st(s, "/namespace"), st(s, "/name")),
+            None => "Local".to_string(),
+        };
+        let available = arr(o, "/status/conditions")
+            .iter()
+            .find(|c| st(c, "/type") == "Available")
+            .map(|c| match (st(c, "/status"), st(c, "/reason")) {
+                ("True", _) => "True".to_string(),
+                (s, "") => s.to_string(),
+                (s, r) => format!("{s} ({r})"),
+            })
+            .unwrap_or_else(|| "Unknown".to_string());
+        vec![
+            json!(name(o)),
+            json!(service),
+            json!(available),
+            self.age(o),
+        ]
+    }
+
+    /// `printCertificateSigningRequest`: conditions joined, else `Pending`.
+    fn csr(&self, o: &Value) -> Vec<Value> {
+        let mut conditions: Vec<&str> = arr(o, "/status/conditions")
+            .iter()
+            .map(|c| st(c, "/type"))
+            .filter(|t| !t.is_empty())
+            .collect();
+        if at(o, "/status/certificate").is_some_and(|c| c.as_str().is_some_and(|s| !s.is_empty())) {
+            conditions.push("Issued");
+        }
+        let condition = if conditions.is_empty() {
+            "Pending".to_string()
+        } else {
+            conditions.join(",")
+        };
+        let duration = at(o, "/spec/expirationSeconds")
+            .and_then(Value::as_i64)
+            .map(human_duration)
+            .unwrap_or_else(|| "<none>".to_string());
+        let signer = match st(o, "/spec/signerName") {
+            "" => "<none>",
+            s => s,
+        };
+        vec![
+            json!(name(o)),
+            self.age(o),
+            json!(signer),
+            json!(st(o, "/spec/username")),
+            json!(duration),
+            json!(condition),
+        ]
+    }
+
+    /// `printComponentStatus`: the Healthy condition decides.
+    fn componentstatus(&self, o: &Value) -> Vec<Value> {
+        let healthy = arr(o, "/conditions")
+            .iter()
+            .find(|c| st(c, "/type") == "Healthy");
+        let (status, message, error) = match healthy {
+            Some(c) => (
+                if st(c, "/status") == "True" {
+                    "Healthy"
+                } else {
+                    "Unhealthy"
+                },
+                st(c, "/message"),
+                st(c, "/error"),
+            ),
+            None => ("Unknown", "", ""),
+        };
+        vec![json!(name(o)), json!(status), json!(message), json!(error)]
     }
 
     fn lease(&self, o: &Value) -> Vec<Value> {

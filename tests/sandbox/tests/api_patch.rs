@@ -51,7 +51,11 @@ async fn merge_json_and_strategic_patches() {
         (cs[0]["image"].as_str(), cs[1]["image"].as_str()),
         (Some("nginx:1.27"), Some("envoy:1.30"))
     );
-    assert_eq!(cs[0]["ports"], json!([{"containerPort": 80}]));
+    // The port keeps the protocol defaulting gave it (as on a real server).
+    assert_eq!(
+        cs[0]["ports"],
+        json!([{"containerPort": 80, "protocol": "TCP"}])
+    );
     // kubectl rollout restart: an annotation on the template.
     let r = send(&c, "PATCH", DEPLOY, Some("application/strategic-merge-patch+json"),
         Some(json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2024-01-01T00:00:00Z"}}}}}))).await.json();

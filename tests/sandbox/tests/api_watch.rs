@@ -138,3 +138,87 @@ async fn legacy_watch_path_for_one_object() {
     assert_eq!(lines[0]["type"], "ADDED");
     assert_eq!(lines[0]["object"]["metadata"]["name"], "web-7d9f-a");
 }
+
+/// Like a compacted watch cache: a resume from before the kept history is
+/// answered 200 with one ERROR event carrying a 410 Expired Status.
+#[tokio::test]
+async fn too_old_resource_version_is_an_error_event() {
+    let sb = start();
+    let c = client(&sb).await;
+    let r = get(
+        &c,
+        "/api/v1/namespaces/shop/configmaps?watch=1&resourceVersion=1",
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.text);
+    let lines: Vec<serde_json::Value> = r
+        .text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("event"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", r.text);
+    assert_eq!(lines[0]["type"], "ERROR");
+    let status = &lines[0]["object"];
+    assert_eq!(
+        (&status["kind"], &status["reason"], &status["code"]),
+        (&json!("Status"), &json!("Expired"), &json!(410))
+    );
+    assert!(
+        status["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("too old resource version: 1 (")),
+        "{status}"
+    );
+}
+
+/// kube-runtime's watcher answers the expiry event with a fresh list (an
+/// HTTP 410 instead would make it retry the same resourceVersion forever).
+#[tokio::test]
+async fn kube_runtime_watcher_relists_after_expiry() {
+    use kube::runtime::watcher::{self, Event};
+    let sb = kube_sandbox::Sandbox::start(kube_sandbox::SandboxOptions {
+        fixtures: vec![kube_sandbox::fixture_dir("sandbox-api").join("basic")],
+        watch_history: Some(5),
+        ..Default::default()
+    })
+    .expect("sandbox");
+    let c = client(&sb).await;
+    let shop: Api<ConfigMap> = Api::namespaced(c.clone(), "shop");
+    let jobs: Api<ConfigMap> = Api::namespaced(c, "jobs");
+    // Each watch ends after a second, before any bookmark could move the
+    // watcher's resourceVersion on; the next one resumes from the list's.
+    let config = watcher::Config::default().timeout(1);
+    let mut events = watcher::watcher(shop, config).boxed();
+    let mut inits = 0;
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while let Some(ev) = events.next().await {
+            match ev {
+                Ok(Event::InitDone) => {
+                    inits += 1;
+                    if inits == 2 {
+                        return;
+                    }
+                    // Writes elsewhere push the list's resourceVersion out of
+                    // the five-event history.
+                    for i in 0..10 {
+                        let cm: ConfigMap =
+                            serde_json::from_value(json!({"metadata": {"name": format!("x{i}")}}))
+                                .expect("cm");
+                        jobs.create(&PostParams::default(), &cm)
+                            .await
+                            .expect("create");
+                    }
+                }
+                Ok(_) => {}
+                // The expiry event itself is reported, then the list redone.
+                Err(watcher::Error::WatchError(status)) if status.code == 410 => {}
+                Err(e) => panic!("watcher error instead of a relist: {e}"),
+            }
+        }
+    })
+    .await;
+    assert!(
+        outcome.is_ok(),
+        "no second list after {inits} (watch never expired)"
+    );
+}

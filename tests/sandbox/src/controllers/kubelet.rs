@@ -193,7 +193,7 @@ pub fn volume_error(inner: &Inner, ns: &str, pod: &Value) -> Option<String> {
 }
 
 /// A stable fake digest per image (imageID) and a random container id.
-fn image_id(image: &str) -> String {
+pub fn image_id(image: &str) -> String {
     let mut hex = String::new();
     let mut h = fnv32a(image.as_bytes());
     for seed in 0u8..8 {
@@ -214,7 +214,7 @@ fn image_id(image: &str) -> String {
     format!("{repo}@sha256:{hex}")
 }
 
-fn container_id() -> String {
+pub fn container_id() -> String {
     let b: [u8; 32] = rand::random();
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
     format!("containerd://{hex}")

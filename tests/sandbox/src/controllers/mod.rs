@@ -464,6 +464,8 @@ impl Controllers {
         let ns = meta_str(&pod, "namespace").to_string();
         let now_ts = jiff::Timestamp::now();
         fill_create_metadata(&mut pod, Some(&ns), now_ts);
+        // Created through the API in a real cluster, so defaulted like any pod.
+        crate::defaults::apply_kind("", "Pod", &mut pod);
         let qos = crate::meta::qos_class(&pod);
         pod["status"] = json!({"phase": "Pending", "qosClass": qos});
         self.simulated.insert(meta_str(&pod, "uid").to_string());
@@ -536,56 +538,6 @@ impl Controllers {
         }
         let next = self.advance(txn, pod.clone(), ts);
         put_if_changed(txn, PODS, &pod, next);
-    }
-}
-
-/// The API server's defaults for the workload fields controllers and
-/// `kubectl rollout` read (strategy, history limit, pod management).
-pub fn apply_defaults(obj: &mut Value) {
-    let kind = obj
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) else {
-        return;
-    };
-    // A missing field, or a strategy object without its type, gets the default.
-    let mut default = |k: &str, v: Value| {
-        let slot = spec.entry(k.to_string()).or_insert(Value::Null);
-        let typeless =
-            slot.as_object().is_some_and(|o| !o.contains_key("type")) && v.get("type").is_some();
-        if slot.is_null() || typeless {
-            *slot = v;
-        }
-    };
-    match kind.as_str() {
-        "Deployment" => {
-            default("replicas", json!(1));
-            default("revisionHistoryLimit", json!(10));
-            default("progressDeadlineSeconds", json!(600));
-            default(
-                "strategy",
-                json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}),
-            );
-        }
-        "StatefulSet" => {
-            default("replicas", json!(1));
-            default("revisionHistoryLimit", json!(10));
-            default("podManagementPolicy", json!("OrderedReady"));
-            default(
-                "updateStrategy",
-                json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}),
-            );
-        }
-        "DaemonSet" => {
-            default("revisionHistoryLimit", json!(10));
-            default(
-                "updateStrategy",
-                json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}),
-            );
-        }
-        _ => {}
     }
 }
 

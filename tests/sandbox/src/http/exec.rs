@@ -152,7 +152,7 @@ pub(super) async fn serve(
         namespace: r.namespace.clone(),
         name: r.name.clone(),
     };
-    if !auth::allowed(who, &create) {
+    if !state.store.read(|inner| auth::allowed(inner, who, &create)) {
         return Err(auth::forbidden(who, &create));
     }
     let opts = Options {

@@ -12,9 +12,9 @@ use crate::error::{ApiError, success_status};
 use crate::gc::{self, Propagation};
 use crate::meta::{fill_create_metadata, metadata_mut, rfc3339};
 use crate::patch::{self, PatchType};
-use crate::registry::ResourceType;
+use crate::registry::{Generation, ResourceType};
 use crate::selectors::{FieldSelector, LabelSelector};
-use crate::store::{ListQuery, Txn, meta_str};
+use crate::store::{Inner, ListQuery, Txn, meta_str};
 use crate::{discovery, openapi, table};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -48,6 +48,17 @@ pub async fn dispatch(
             (Some(_), Some(v)) => json_response(200, &v),
         }
     };
+    let raw = |v: Option<Value>| -> Response<Body> {
+        match (negotiate(accept.as_deref(), Offer::Plain), v) {
+            (None, _) => error_response(&not_acceptable()),
+            (_, None) => error_response(&ApiError::no_route()),
+            (Some(_), Some(v)) => json_bytes(
+                200,
+                "application/json",
+                serde_json::to_vec(&v).unwrap_or_default(),
+            ),
+        }
+    };
     let discovery_doc = |legacy: bool, fallback: Value| -> Response<Body> {
         match negotiate(accept.as_deref(), Offer::Discovery) {
             None => error_response(&not_acceptable()),
@@ -56,7 +67,7 @@ pub async fn dispatch(
                 json_bytes(
                     200,
                     discovery::AGGREGATED_CONTENT_TYPE,
-                    serde_json::to_vec(&doc).unwrap_or_default(),
+                    crate::wire::body(&doc),
                 )
             }
             Some(_) => json_response(200, &fallback),
@@ -71,7 +82,15 @@ pub async fn dispatch(
             );
             r
         }
-        Route::Version => plain(Some(discovery::version())),
+        // `WriteRawJSON` in the real server: indented, no final newline.
+        Route::Version => match negotiate(accept.as_deref(), Offer::Plain) {
+            None => error_response(&not_acceptable()),
+            Some(_) => json_bytes(
+                200,
+                "application/json",
+                serde_json::to_vec_pretty(&discovery::version()).unwrap_or_default(),
+            ),
+        },
         Route::CoreVersions => discovery_doc(true, discovery::core_api_versions(&state.address)),
         Route::Groups => {
             let list = discovery::api_group_list(&state.registry());
@@ -85,10 +104,11 @@ pub async fn dispatch(
         Route::OpenApiV2 if negotiate(accept.as_deref(), Offer::Plain).is_none() => {
             error_response(&ApiError::no_route())
         }
-        Route::OpenApiV2 => plain(Some(openapi::v2(&state.registry()))),
-        Route::OpenApiV3Index => plain(Some(openapi::v3_index(&state.registry()))),
-        Route::OpenApiV3(p) => plain(openapi::v3_document(&state.registry(), &p)),
-        Route::ExecSessions if !matches!(who, Identity::Admin) => {
+        // kube-openapi writes the marshalled document as it is (no newline).
+        Route::OpenApiV2 => raw(Some(openapi::v2(&state.registry()))),
+        Route::OpenApiV3Index => raw(Some(openapi::v3_index(&state.registry()))),
+        Route::OpenApiV3(p) => raw(openapi::v3_document(&state.registry(), &p)),
+        Route::ExecSessions if !who.is_unrestricted() => {
             error_response(&ApiError::forbidden(format!(
                 "User \"{}\" cannot read the sandbox's exec sessions (admin only)",
                 who.name()
@@ -99,11 +119,25 @@ pub async fn dispatch(
         Route::MethodNotAllowed => error_response(&ApiError::method_not_allowed(
             "the server does not allow this method on the requested resource",
         )),
-        Route::Resource(r) => match resource(state, req, r, q, who, accept).await {
-            Ok(resp) => resp,
-            Err(e) => error_response(&e),
-        },
+        Route::Resource(r) => {
+            let deprecated = deprecation_warning(&r);
+            let mut resp = match resource(state, req, r, q, who, accept).await {
+                Ok(resp) => resp,
+                Err(e) => error_response(&e),
+            };
+            if let Some(w) = deprecated.and_then(|w| w.parse().ok()) {
+                resp.headers_mut().insert(hyper::header::WARNING, w);
+            }
+            resp
+        }
     }
+}
+
+/// The `Warning` header a real server sends with every request to a
+/// deprecated API (`k8s.io/apiserver` deprecation filter).
+fn deprecation_warning(r: &ResourceRequest) -> Option<&'static str> {
+    (r.group.is_empty() && r.version == "v1" && r.plural == "componentstatuses")
+        .then_some("299 - \"v1 ComponentStatus is deprecated in v1.19+\"")
 }
 
 fn not_acceptable() -> ApiError {
@@ -169,7 +203,7 @@ async fn resource(
         namespace: r.namespace.clone(),
         name: r.name.clone(),
     };
-    if !auth::allowed(&who, &attrs) {
+    if !state.store.read(|inner| auth::allowed(inner, &who, &attrs)) {
         return Err(auth::forbidden(&who, &attrs));
     }
     if r.subresource == "exec" && matches!(r.verb, "get" | "create") {
@@ -243,7 +277,7 @@ async fn resource(
         (_, "proxy") if ctx.rt.kind == "Node" => super::nodeproxy::serve(&ctx),
         ("get", "log") => subresources::pod_log(&ctx),
         ("get", "scale") => subresources::get_scale(&ctx),
-        ("get", "" | "status") => {
+        ("get", "" | "status" | "ephemeralcontainers" | "approval") => {
             let obj = ctx
                 .state
                 .store
@@ -253,12 +287,18 @@ async fn resource(
         }
         ("create", "") if ctx.rt.group == "authorization.k8s.io" => reviews::review(&ctx, &body),
         ("create", "") if ctx.rt.kind == "SelfSubjectReview" => reviews::whoami(&ctx),
-        ("create", "token") => subresources::service_account_token(&ctx, &body),
+        ("create", "token") => super::tokens::request(&ctx, &body),
+        ("create", "") if ctx.rt.kind == "TokenReview" => super::tokens::review(&ctx, &body),
+        ("create", "") if ctx.rt.kind == "Binding" => super::pods::bind(&ctx, &body),
         ("create", "") => create(&ctx, &body),
         ("create", "eviction") => subresources::evict(&ctx, &body),
+        ("create", "binding") => super::pods::bind(&ctx, &body),
+        ("update" | "patch", "ephemeralcontainers") => {
+            super::pods::write_ephemeral(&ctx, &content_type, &body)
+        }
         ("update" | "patch", "scale") => subresources::write_scale(&ctx, &content_type, &body),
-        ("update", "" | "status") => update(&ctx, &body),
-        ("patch", "" | "status") => patch_object(&ctx, &content_type, &body),
+        ("update", "" | "status" | "approval") => update(&ctx, &body),
+        ("patch", "" | "status" | "approval") => patch_object(&ctx, &content_type, &body),
         ("delete", "") => delete(&ctx, &body),
         ("deletecollection", "") => delete_collection(&ctx, &body),
         _ => Err(ApiError::method_not_allowed(format!(
@@ -293,9 +333,16 @@ pub fn list_query(r: &ResourceRequest, q: &Query) -> Result<ListQuery, ApiError>
     })
 }
 
-/// The object as served under the requested group/version.
+/// The object as served under the requested group/version, keys in the
+/// order a real server writes them (the store keeps them in that order, so
+/// only a converted object needs reordering).
 pub fn for_version(rt: &ResourceType, obj: Value) -> Value {
-    set_type(rt, crate::convert::to_served(rt, obj))
+    let obj = set_type(rt, crate::convert::to_served(rt, obj));
+    if crate::convert::converts(rt) {
+        crate::wire::order_object(rt, obj)
+    } else {
+        obj
+    }
 }
 
 fn set_type(rt: &ResourceType, mut obj: Value) -> Value {
@@ -312,8 +359,9 @@ fn stored_type(rt: &ResourceType, obj: Value) -> Value {
 }
 
 pub fn partial(obj: &Value) -> Value {
+    let meta = obj.get("metadata").cloned().unwrap_or(json!({}));
     json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-        "metadata": obj.get("metadata").cloned().unwrap_or(json!({}))})
+        "metadata": crate::wire::order_metadata(meta)})
 }
 
 /// One object in the negotiated format (JSON, Table or PartialObjectMetadata).
@@ -376,6 +424,9 @@ fn list(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
             json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
             "metadata": meta, "items": items.iter().map(partial).collect::<Vec<_>>()})
         }
+        // A custom resource list is a Go map on the server: keys sorted.
+        _ if ctx.rt.custom => json!({"apiVersion": ctx.rt.api_version(), "items": items,
+            "kind": ctx.rt.list_kind(), "metadata": crate::wire::sorted(meta)}),
         _ => {
             json!({"kind": ctx.rt.list_kind(), "apiVersion": ctx.rt.api_version(), "metadata": meta, "items": items})
         }
@@ -400,6 +451,15 @@ pub(super) fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
         ));
     }
     Ok(v)
+}
+
+/// A body that may be empty (DELETE options, evictions, token requests).
+pub(super) fn parse_optional_json(body: &[u8]) -> Result<Value, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(json!({}))
+    } else {
+        parse_json(body)
+    }
 }
 
 const NAME_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
@@ -525,29 +585,45 @@ fn create_in(
     {
         return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
     }
-    fill_create_metadata(&mut obj, ns.as_deref(), ts);
     let mut obj = stored_type(rt, obj);
-    match rt.kind.as_str() {
-        "Namespace" => {
-            obj["status"] = json!({"phase": "Active"});
-            obj["spec"] = json!({"finalizers": ["kubernetes"]});
-            if let Some(m) = metadata_mut(&mut obj) {
-                let labels = m.entry("labels").or_insert_with(|| json!({}));
-                labels["kubernetes.io/metadata.name"] = json!(name);
+    fill_create_metadata(&mut obj, ns.as_deref(), ts);
+    // PrepareForCreate: status is the controllers' to write, so a create
+    // starts without one; defaulting (which a real server also applies when
+    // it reads the stored object back) then fills the status defaults, such
+    // as a PVC's Pending phase or a Service's empty load balancer.
+    if rt.has_subresource("status")
+        && let Some(m) = obj.as_object_mut()
+    {
+        m.remove("status");
+    }
+    crate::defaults::apply(rt, &mut obj);
+    match (rt.group.as_str(), rt.kind.as_str()) {
+        _ if rt.custom => {}
+        ("", "Service") => crate::services::allocate(txn.inner(), &mut obj),
+        ("", "Namespace") => {
+            // The namespace strategy requires the `kubernetes` finalizer.
+            let spec = obj
+                .as_object_mut()
+                .and_then(|o| o.entry("spec").or_insert(json!({})).as_object_mut());
+            if let Some(spec) = spec {
+                let finalizers = spec.entry("finalizers").or_insert(json!([]));
+                if let Some(list) = finalizers.as_array_mut()
+                    && !list.iter().any(|f| f == "kubernetes")
+                {
+                    list.push(json!("kubernetes"));
+                }
             }
         }
-        "Deployment" | "StatefulSet" | "DaemonSet" => {
-            crate::controllers::apply_defaults(&mut obj);
-            if let Some(m) = obj.as_object_mut() {
-                m.remove("status");
-            }
+        ("batch", "Job") => crate::defaults::job_selector(&mut obj),
+        ("certificates.k8s.io", "CertificateSigningRequest") => {
+            super::certificates::prepare_create(&ctx.who, &name, &mut obj)?;
         }
-        "Pod" => {
+        ("", "Pod") => {
             // Like the pod strategy: a new pod is Pending whatever the client sent.
             let qos = crate::meta::qos_class(&obj);
             obj["status"] = json!({"phase": "Pending", "qosClass": qos});
         }
-        "CustomResourceDefinition" => {
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => {
             let mut probe = crate::registry::Registry::builtin();
             probe
                 .add_crd(&obj)
@@ -556,12 +632,6 @@ fn create_in(
                 {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "lastTransitionTime": rfc3339(ts)},
                 {"type": "Established", "status": "True", "reason": "InitialNamesAccepted", "lastTransitionTime": rfc3339(ts)}],
                 "acceptedNames": obj.pointer("/spec/names").cloned().unwrap_or(json!({}))});
-        }
-        _ if rt.has_subresource("status") => {
-            // Status is the controllers' to write; create starts without it.
-            if let Some(m) = obj.as_object_mut() {
-                m.remove("status");
-            }
         }
         _ => {}
     }
@@ -600,6 +670,12 @@ fn after_write(ctx: &Ctx, obj: &Value, deleted: bool) {
     } else if let Err(e) = reg.add_crd(obj) {
         tracing::warn!("CRD not registered: {e}");
     }
+    // The registry lock is not held across the store write.
+    let served = reg.clone();
+    drop(reg);
+    ctx.state.store.write(false, |txn| {
+        crate::bootstrap::sync_api_services(txn, &served, now())
+    });
 }
 
 fn spec_changed(old: &Value, new: &Value) -> bool {
@@ -618,12 +694,15 @@ fn spec_changed(old: &Value, new: &Value) -> bool {
 /// The stored object after an update: immutable metadata kept, the status
 /// split honoured, generation bumped when the spec changed.
 pub(super) fn prepare_update(
+    inner: &Inner,
     rt: &ResourceType,
     old: &Value,
     new: Value,
     subresource: &str,
 ) -> Value {
-    let mut out = if subresource == "status" {
+    let mut out = if subresource == "approval" {
+        super::certificates::approve(old, &new, &rfc3339(now()))
+    } else if subresource == "status" {
         let mut o = old.clone();
         match new.get("status") {
             Some(s) => o["status"] = s.clone(),
@@ -649,15 +728,31 @@ pub(super) fn prepare_update(
         n
     };
     out = stored_type(rt, out);
-    let generation = old
-        .pointer("/metadata/generation")
-        .and_then(Value::as_i64)
-        .unwrap_or(1);
-    let generation = if subresource != "status" && spec_changed(old, &out) {
-        generation + 1
+    // Every write is decoded, so defaulted, again (a patch that drops a
+    // defaulted field gets it back), as in a real server.
+    crate::defaults::apply(rt, &mut out);
+    if rt.kind == "Service" && !rt.custom {
+        crate::services::keep_allocated(old, &mut out);
+        crate::services::allocate(inner, &mut out);
+    }
+    let policy = if rt.custom {
+        Generation::Tracked
     } else {
-        generation
+        crate::registry::generation_of(&rt.api_version(), &rt.kind)
     };
+    let old_generation = old.pointer("/metadata/generation").and_then(Value::as_i64);
+    let generation = match (policy, old_generation) {
+        (Generation::None, _) => None,
+        (Generation::BumpOnly, None) => Some(0),
+        (_, g) => Some(g.unwrap_or(1)),
+    };
+    let generation = generation.map(|g| {
+        if subresource != "status" && spec_changed(old, &out) {
+            g + 1
+        } else {
+            g
+        }
+    });
     if let Some(m) = metadata_mut(&mut out) {
         for k in [
             "uid",
@@ -672,7 +767,10 @@ pub(super) fn prepare_update(
                 None => m.remove(k),
             };
         }
-        m.insert("generation".into(), json!(generation));
+        match generation {
+            Some(g) if g > 0 => m.insert("generation".into(), json!(g)),
+            _ => m.remove("generation"),
+        };
     }
     out
 }
@@ -766,7 +864,7 @@ fn update(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
             .ok_or_else(|| ctx.not_found())?;
         check_rv(ctx, &old, &new)?;
         check_uid(ctx, &old, &new)?;
-        let obj = prepare_update(&ctx.rt, &old, new, &ctx.r.subresource);
+        let obj = prepare_update(txn.inner(), &ctx.rt, &old, new, &ctx.r.subresource);
         Ok::<_, ApiError>(commit_update(txn, ctx, &old, obj, "Update"))
     })?;
     after_write(ctx, &stored, false);
@@ -800,7 +898,7 @@ fn patch_object(ctx: &Ctx, content_type: &str, body: &[u8]) -> Result<Response<B
             check_rv(ctx, &old, &doc)?;
         }
         check_uid(ctx, &old, &doc)?;
-        let obj = prepare_update(&ctx.rt, &old, doc, &ctx.r.subresource);
+        let obj = prepare_update(txn.inner(), &ctx.rt, &old, doc, &ctx.r.subresource);
         let operation = if kind == PatchType::Apply {
             "Apply"
         } else {
@@ -875,11 +973,7 @@ fn record_manager(obj: &mut Value, ctx: &Ctx, operation: &str, ts: jiff::Timesta
 }
 
 fn delete_options(ctx: &Ctx, body: &[u8]) -> Result<(Value, Propagation, bool), ApiError> {
-    let opts = if body.iter().all(u8::is_ascii_whitespace) {
-        json!({})
-    } else {
-        parse_json(body)?
-    };
+    let opts = parse_optional_json(body)?;
     let policy = ctx
         .q
         .get("propagationPolicy")
@@ -956,9 +1050,27 @@ fn delete(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
             true,
         );
     }
-    let obj = result.unwrap_or(old);
-    if still_there || ctx.rt.kind == "Pod" {
+    let mut obj = result.unwrap_or(old);
+    if still_there {
         return Ok(render(ctx, 200, obj));
+    }
+    match deleted_body(&ctx.rt) {
+        DeletedBody::Object => return Ok(render(ctx, 200, obj)),
+        DeletedBody::Terminating(finalizer) => {
+            // What the real registry answers at the moment it starts the
+            // deletion (the sandbox then finishes it at once).
+            if let Some(m) = metadata_mut(&mut obj) {
+                m.insert("deletionTimestamp".into(), json!(ts));
+                if let Some(f) = finalizer {
+                    m.insert("finalizers".into(), json!([f]));
+                }
+            }
+            if ctx.rt.kind == "Namespace" {
+                obj["status"]["phase"] = json!("Terminating");
+            }
+            return Ok(render(ctx, 200, obj));
+        }
+        DeletedBody::Status => {}
     }
     Ok(json_response(
         200,
@@ -969,6 +1081,43 @@ fn delete(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
             meta_str(&obj, "uid"),
         ),
     ))
+}
+
+/// What a successful DELETE answers with, per the kind's real registry.
+enum DeletedBody {
+    /// `ReturnDeletedObject: true` in the kind's generic registry store.
+    Object,
+    /// A custom Delete that first marks the object (Namespace, CRD), with
+    /// the finalizer it adds, if any.
+    Terminating(Option<&'static str>),
+    /// The generic registry's `Status` with `details`.
+    Status,
+}
+
+fn deleted_body(rt: &ResourceType) -> DeletedBody {
+    if rt.custom {
+        return DeletedBody::Status;
+    }
+    match (rt.group.as_str(), rt.kind.as_str()) {
+        (
+            "",
+            "Pod"
+            | "Service"
+            | "ServiceAccount"
+            | "PersistentVolume"
+            | "PersistentVolumeClaim"
+            | "PodTemplate"
+            | "ResourceQuota",
+        )
+        | ("storage.k8s.io", "StorageClass" | "CSIDriver" | "VolumeAttachment") => {
+            DeletedBody::Object
+        }
+        ("", "Namespace") => DeletedBody::Terminating(None),
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => {
+            DeletedBody::Terminating(Some("customresourcecleanup.apiextensions.k8s.io"))
+        }
+        _ => DeletedBody::Status,
+    }
 }
 
 fn clone_ctx(ctx: &Ctx) -> Ctx {

@@ -2,14 +2,17 @@
 //! faults, authentication, authorisation) and dispatch to the handlers.
 
 pub mod auth;
+mod certificates;
 mod exec;
 mod handlers;
 pub mod negotiate;
 mod nodeproxy;
+mod pods;
 mod protobuf;
 mod reviews;
 pub mod routing;
 mod subresources;
+pub mod tokens;
 mod watch;
 
 use crate::error::ApiError;
@@ -29,6 +32,7 @@ use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
+use tokens::Tokens;
 use tokio::net::TcpListener;
 
 pub type Body = UnsyncBoxBody<Bytes, Infallible>;
@@ -39,6 +43,8 @@ pub struct State {
     pub store: Store,
     pub users: Vec<User>,
     pub admin_token: String,
+    /// ServiceAccount tokens issued by TokenRequest (and fixture ones).
+    pub tokens: Tokens,
     pub logs: PodLogs,
     /// Fixture-driven node behaviour: failure rules, exec, stats.
     pub runtime: Arc<crate::runtime::Runtime>,
@@ -71,12 +77,9 @@ pub fn full(body: impl Into<Bytes>) -> Body {
     Full::new(body.into()).boxed_unsync()
 }
 
+/// A JSON body as the real server's encoder writes it (with a final newline).
 pub fn json_response(code: u16, value: &Value) -> Response<Body> {
-    json_bytes(
-        code,
-        "application/json",
-        serde_json::to_vec(value).unwrap_or_default(),
-    )
+    json_bytes(code, "application/json", crate::wire::body(value))
 }
 
 pub fn json_bytes(code: u16, content_type: &str, body: Vec<u8>) -> Response<Body> {
@@ -249,12 +252,27 @@ async fn handle(
         Ok(id) => id,
         Err(e) => {
             if route == Route::Health && req.headers().get(hyper::header::AUTHORIZATION).is_none() {
-                Identity::Admin
+                Identity::admin()
             } else {
                 return Ok(error_response(&e));
             }
         }
     };
+    // Discovery, OpenAPI, version and health are non-resource URLs: RBAC
+    // identities need a rule for them (system:discovery grants them to
+    // everyone authenticated).
+    if !matches!(route, Route::Resource(_)) {
+        let verb = req.method().as_str().to_ascii_lowercase();
+        let path = req.uri().path().to_string();
+        if !state
+            .store
+            .read(|inner| auth::allowed_path(inner, &identity, &verb, &path))
+        {
+            return Ok(error_response(&auth::forbidden_path(
+                &identity, &verb, &path,
+            )));
+        }
+    }
     let method = req.method().clone();
     let uri = req.uri().clone();
     let resp = handlers::dispatch(state, req, route, query, identity).await;
@@ -280,8 +298,21 @@ fn fault_reason(code: u16) -> &'static str {
     }
 }
 
-/// Bearer token → identity; `Impersonate-User` is honoured for the admin (as
-/// `kubectl --as` does against a real cluster).
+/// The admin or a fixture user with this bearer token (ServiceAccount
+/// tokens are looked up by [`tokens::authenticate`]).
+pub(crate) fn identify(state: &State, token: &str) -> Option<Identity> {
+    if token == state.admin_token {
+        return Some(Identity::admin());
+    }
+    state
+        .users
+        .iter()
+        .find(|u| u.token == token)
+        .map(Identity::from_user)
+}
+
+/// Bearer token → identity; `Impersonate-User` / `Impersonate-Group` are
+/// honoured for the admin (as `kubectl --as` does against a real cluster).
 fn authenticate(state: &State, req: &Request<Incoming>) -> Result<Identity, ApiError> {
     let token = req
         .headers()
@@ -290,37 +321,41 @@ fn authenticate(state: &State, req: &Request<Incoming>) -> Result<Identity, ApiE
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .ok_or_else(ApiError::unauthorized)?;
-    let who = if token == state.admin_token {
-        Identity::Admin
-    } else {
-        let user = state
-            .users
-            .iter()
-            .find(|u| u.token == token)
-            .ok_or_else(ApiError::unauthorized)?;
-        Identity::User(user.clone())
-    };
-    if let Some(as_user) = req
-        .headers()
-        .get("impersonate-user")
-        .and_then(|v| v.to_str().ok())
-    {
-        if !matches!(who, Identity::Admin) {
-            return Err(ApiError::forbidden(format!(
-                "users \"{as_user}\" is forbidden: User \"{}\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope",
-                who.name()
-            )));
+    let who = match identify(state, token) {
+        Some(who) => who,
+        None => {
+            tokens::authenticate(state, token, jiff::Timestamp::now())
+                .map_err(|_| ApiError::unauthorized())?
+                .1
         }
-        return Ok(match state.users.iter().find(|u| u.name == as_user) {
-            Some(u) => Identity::User(u.clone()),
-            None if as_user == "admin" => Identity::Admin,
-            // An unknown user has no deny rules in the sandbox.
-            None => Identity::User(User {
-                name: as_user.to_string(),
-                token: String::new(),
-                deny: Vec::new(),
-            }),
-        });
+    };
+    let header = |name: &str| -> Vec<String> {
+        req.headers()
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
+            .collect()
+    };
+    let Some(as_user) = header("impersonate-user").into_iter().next() else {
+        return Ok(who);
+    };
+    if !who.is_unrestricted() {
+        return Err(ApiError::forbidden(format!(
+            "users \"{as_user}\" is forbidden: User \"{}\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope",
+            who.name()
+        )));
     }
-    Ok(who)
+    let mut groups = header("impersonate-group");
+    Ok(match state.users.iter().find(|u| u.name == as_user) {
+        Some(u) if groups.is_empty() => Identity::from_user(u),
+        _ if as_user == "admin" && groups.is_empty() => Identity::admin(),
+        // Anyone else is who RBAC says they are, in the groups asked for.
+        _ => {
+            if !groups.iter().any(|g| g == "system:authenticated") {
+                groups.push("system:authenticated".into());
+            }
+            Identity::other(&as_user, groups)
+        }
+    })
 }

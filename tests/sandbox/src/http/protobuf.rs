@@ -1,6 +1,8 @@
 //! Just enough Kubernetes protobuf decoding for the request bodies kubectl's
 //! typed clients send as protobuf (`kubectl create namespace|configmap|secret|
-//! serviceaccount|deployment|job|cronjob|service`, `kubectl auth can-i`,
+//! serviceaccount|deployment|job|cronjob|service|role|clusterrole|rolebinding|
+//! clusterrolebinding`, `kubectl create token`, `kubectl certificate approve`,
+//! `kubectl auth can-i`,
 //! eviction, delete options). Each
 //! supported type is a field table below; unknown fields are skipped.
 //! Responses are always JSON, which those clients also accept.
@@ -66,6 +68,8 @@ enum Kind {
     MapQuantity,
     /// intstr.IntOrString {type, intVal, strVal}.
     IntOrStr,
+    /// `bytes`, base64 in JSON.
+    Bytes,
 }
 
 struct Field(u64, &'static str, Kind);
@@ -317,6 +321,71 @@ static TOKEN_REQUEST: &[Field] = &[
 ];
 static SELF_SUBJECT_REVIEW: &[Field] = &[Field(1, "metadata", Msg(OBJECT_META))];
 
+// `kubectl certificate approve|deny` writes the whole CSR to `approval`
+// (k8s.io/api/certificates/v1 generated.proto).
+static CSR_SPEC: &[Field] = &[
+    Field(1, "request", Bytes),
+    Field(2, "username", Str),
+    Field(3, "uid", Str),
+    Field(4, "groups", RepStr),
+    Field(5, "usages", RepStr),
+    Field(7, "signerName", Str),
+    Field(8, "expirationSeconds", Int),
+];
+static CSR_CONDITION: &[Field] = &[
+    Field(1, "type", Str),
+    Field(2, "reason", Str),
+    Field(3, "message", Str),
+    Field(4, "lastUpdateTime", Time),
+    Field(5, "lastTransitionTime", Time),
+    Field(6, "status", Str),
+];
+static CSR_STATUS: &[Field] = &[
+    Field(1, "conditions", RepMsg(CSR_CONDITION)),
+    Field(2, "certificate", Bytes),
+];
+static CSR: &[Field] = &[
+    Field(1, "metadata", Msg(OBJECT_META)),
+    Field(2, "spec", Msg(CSR_SPEC)),
+    Field(3, "status", Msg(CSR_STATUS)),
+];
+
+// RBAC as `kubectl create role|clusterrole|rolebinding|clusterrolebinding`
+// sends it (k8s.io/api/rbac/v1 generated.proto).
+static POLICY_RULE: &[Field] = &[
+    Field(1, "verbs", RepStr),
+    Field(2, "apiGroups", RepStr),
+    Field(3, "resources", RepStr),
+    Field(4, "resourceNames", RepStr),
+    Field(5, "nonResourceURLs", RepStr),
+];
+static AGGREGATION_RULE: &[Field] = &[Field(1, "clusterRoleSelectors", RepMsg(LABEL_SELECTOR))];
+static ROLE: &[Field] = &[
+    Field(1, "metadata", Msg(OBJECT_META)),
+    Field(2, "rules", RepMsg(POLICY_RULE)),
+];
+static CLUSTER_ROLE: &[Field] = &[
+    Field(1, "metadata", Msg(OBJECT_META)),
+    Field(2, "rules", RepMsg(POLICY_RULE)),
+    Field(3, "aggregationRule", Msg(AGGREGATION_RULE)),
+];
+static SUBJECT: &[Field] = &[
+    Field(1, "kind", Str),
+    Field(2, "apiGroup", Str),
+    Field(3, "name", Str),
+    Field(4, "namespace", Str),
+];
+static ROLE_REF: &[Field] = &[
+    Field(1, "apiGroup", Str),
+    Field(2, "kind", Str),
+    Field(3, "name", Str),
+];
+static ROLE_BINDING: &[Field] = &[
+    Field(1, "metadata", Msg(OBJECT_META)),
+    Field(2, "subjects", RepMsg(SUBJECT)),
+    Field(3, "roleRef", Msg(ROLE_REF)),
+];
+
 fn schema(kind: &str) -> Option<&'static [Field]> {
     Some(match kind {
         "Namespace" => NAMESPACE,
@@ -334,6 +403,10 @@ fn schema(kind: &str) -> Option<&'static [Field]> {
         "Service" => SERVICE,
         "TokenRequest" => TOKEN_REQUEST,
         "SelfSubjectReview" => SELF_SUBJECT_REVIEW,
+        "Role" => ROLE,
+        "ClusterRole" => CLUSTER_ROLE,
+        "RoleBinding" | "ClusterRoleBinding" => ROLE_BINDING,
+        "CertificateSigningRequest" => CSR,
         _ => return None,
     })
 }
@@ -437,6 +510,12 @@ fn message(b: &[u8], schema: &'static [Field]) -> Option<Value> {
             }
             (RepStr, Wire::Bytes(x)) => push(&mut out, name, text(x)),
             (RepMsg(s), Wire::Bytes(x)) => push(&mut out, name, message(x, s)?),
+            (Bytes, Wire::Bytes(x)) => {
+                out.insert(
+                    name,
+                    json!(base64::engine::general_purpose::STANDARD.encode(x)),
+                );
+            }
             (IntOrStr, Wire::Bytes(x)) => {
                 out.insert(name, int_or_string(x)?);
             }

@@ -1,8 +1,9 @@
-//! Subresources other than status: `pods/log`, `*/scale`, `pods/eviction`
-//! and `serviceaccounts/token`.
+//! Subresources other than status: `pods/log`, `*/scale` and `pods/eviction`
+//! (`serviceaccounts/token` is in `tokens.rs`).
 
 use super::handlers::{
-    Ctx, check_rv, commit_update, now, parse_json, prepare_update, unsupported_patch,
+    Ctx, check_rv, commit_update, now, parse_json, parse_optional_json, prepare_update,
+    unsupported_patch,
 };
 use super::{Body, json_response};
 use crate::error::ApiError;
@@ -109,7 +110,7 @@ pub(super) fn write_scale(
             })?;
         let mut new = old.clone();
         new["spec"]["replicas"] = json!(replicas);
-        let obj = prepare_update(&ctx.rt, &old, new, "");
+        let obj = prepare_update(txn.inner(), &ctx.rt, &old, new, "");
         Ok::<_, ApiError>(commit_update(txn, ctx, &old, obj, "Update"))
     })?;
     Ok(json_response(200, &scale_of(&stored)))
@@ -120,11 +121,7 @@ pub(super) fn write_scale(
 /// the pod; a budget with no disruptions left answers 429 like the real server.
 pub(super) fn evict(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
     let ts = rfc3339(now());
-    let eviction = if body.iter().all(u8::is_ascii_whitespace) {
-        json!({})
-    } else {
-        parse_json(body)?
-    };
+    let eviction = parse_optional_json(body)?;
     let opts = eviction.get("deleteOptions").cloned().unwrap_or(json!({}));
     let dry_run = ctx.dry_run
         || opts
@@ -177,35 +174,5 @@ pub(super) fn evict(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> 
     Ok(json_response(
         201,
         &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
-    ))
-}
-
-/// `serviceaccounts/token` (`kubectl create token`): an opaque token that
-/// the sandbox does not accept for authentication.
-pub(super) fn service_account_token(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
-    ctx.state
-        .store
-        .get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
-        .ok_or_else(|| ctx.not_found())?;
-    let req = if body.iter().all(u8::is_ascii_whitespace) {
-        json!({})
-    } else {
-        parse_json(body)?
-    };
-    let secs = req
-        .pointer("/spec/expirationSeconds")
-        .and_then(Value::as_i64)
-        .unwrap_or(3600);
-    let ts = now();
-    let expires = jiff::Timestamp::from_second(ts.as_second() + secs).unwrap_or(ts);
-    let bytes: [u8; 24] = rand::random();
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let audiences = req.pointer("/spec/audiences").cloned().unwrap_or(json!([]));
-    Ok(json_response(
-        201,
-        &json!({"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
-            "metadata": {"name": ctx.r.name, "namespace": ctx.r.namespace, "creationTimestamp": rfc3339(ts)},
-            "spec": {"audiences": audiences, "expirationSeconds": secs},
-            "status": {"token": format!("sandbox.{token}"), "expirationTimestamp": rfc3339(expires)}}),
     ))
 }

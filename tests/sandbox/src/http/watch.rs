@@ -48,7 +48,9 @@ impl Stream {
         if initial_end {
             meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
         }
-        json!({"kind": self.rt.kind, "apiVersion": self.rt.api_version(), "metadata": meta})
+        let obj =
+            json!({"kind": self.rt.kind, "apiVersion": self.rt.api_version(), "metadata": meta});
+        crate::wire::order_object(&self.rt, obj)
     }
 }
 
@@ -75,6 +77,21 @@ fn through_filter(
     }
 }
 
+/// A watch response carrying one event, then the end of the stream.
+fn single_event(kind: &str, object: &Value) -> Response<Body> {
+    let line = crate::wire::body(&json!({"type": kind, "object": object}));
+    json_stream(http_body_util::Full::new(Bytes::from(line)).boxed_unsync())
+}
+
+fn json_stream(body: Body) -> Response<Body> {
+    let mut resp = Response::new(body);
+    resp.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
 pub fn respond(
     state: &Arc<State>,
     rt: &ResourceType,
@@ -98,7 +115,14 @@ pub fn respond(
         })?)
     };
     let res = crate::convert::storage_key(&rt.group, &rt.plural);
-    let (start, mut feed, start_rv) = state.store.watch_start(&res, from, &lq)?;
+    let (start, mut feed, start_rv) = match state.store.watch_start(&res, from, &lq) {
+        Ok(started) => started,
+        // Like the watch cache: HTTP 200 and the expiry as the only event,
+        // which watchers (client-go reflectors, kube-runtime) answer with a
+        // fresh list.
+        Err(e) if e.code == 410 => return Ok(single_event("ERROR", &e.status_body())),
+        Err(e) => return Err(e),
+    };
     let timeout = q
         .get("timeoutSeconds")
         .and_then(|t| t.parse::<u64>().ok())
@@ -184,10 +208,5 @@ pub fn respond(
         rx.poll_recv(cx)
             .map(|o| o.map(|b| Ok::<_, Infallible>(Frame::data(b))))
     }));
-    let mut resp = Response::new(body.boxed_unsync());
-    resp.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/json"),
-    );
-    Ok(resp)
+    Ok(json_stream(body.boxed_unsync()))
 }

@@ -63,9 +63,29 @@ pub async fn send(
     content_type: Option<&str>,
     body: Option<Value>,
 ) -> Reply {
+    let headers: Vec<(&str, &str)> = content_type
+        .map(|ct| ("content-type", ct))
+        .into_iter()
+        .collect();
+    request(client, method, path, &headers, body).await
+}
+
+/// A GET with an `Accept` header.
+pub async fn get_accept(client: &kube::Client, path: &str, accept: &str) -> Reply {
+    request(client, "GET", path, &[("accept", accept)], None).await
+}
+
+/// One request with the given headers; the reply as text.
+pub async fn request(
+    client: &kube::Client,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> Reply {
     let mut b = http::Request::builder().method(method).uri(path);
-    if let Some(ct) = content_type {
-        b = b.header("content-type", ct);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
     }
     let bytes = body
         .map(|v| serde_json::to_vec(&v).expect("json"))
