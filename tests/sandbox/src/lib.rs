@@ -18,6 +18,7 @@ pub mod meta;
 pub mod openapi;
 pub mod patch;
 pub mod registry;
+pub mod runtime;
 pub mod selectors;
 pub mod store;
 pub mod table;
@@ -130,6 +131,7 @@ impl Sandbox {
             users: loaded.users,
             admin_token,
             logs: loaded.logs,
+            runtime: Arc::new(loaded.runtime),
             faults: loaded.faults,
             latency_ms: opts.latency_ms,
             requests: AtomicU64::new(0),

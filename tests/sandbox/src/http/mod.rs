@@ -38,6 +38,8 @@ pub struct State {
     pub users: Vec<User>,
     pub admin_token: String,
     pub logs: PodLogs,
+    /// Fixture-driven node behaviour: failure rules, exec, stats.
+    pub runtime: Arc<crate::runtime::Runtime>,
     pub faults: Vec<Fault>,
     pub latency_ms: u64,
     pub requests: AtomicU64,
