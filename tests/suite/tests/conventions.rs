@@ -49,9 +49,9 @@ fn unknown_flag_is_usage_error_exit_2() {
 
 #[test]
 fn unimplemented_plugins_refuse_and_change_nothing() {
-    // backup, drainplan and rotate are shells until their issues land: any
+    // backup and rotate are shells until their issues land: any
     // real invocation must exit 2 before touching a cluster.
-    for plugin in ["backup", "drainplan", "rotate"] {
+    for plugin in ["backup", "rotate"] {
         Command::new(plugin_bin(plugin))
             .args(["--kubeconfig", "/nonexistent", "anything"])
             .assert()
