@@ -16,7 +16,6 @@ use common::write::DryRunArgs;
     name = "kubectl drainplan",
     bin_name = "kubectl drainplan",
     version,
-    args_conflicts_with_subcommands = true,
     after_help = "Examples:\n  kubectl drainplan node-1 node-2 --ignore-daemonsets\n  kubectl drainplan -l pool=old -o json > plan.json\n  kubectl drainplan --execute --plan plan.json --yes\n  kubectl drainplan uncordon node-1 node-2"
 )]
 pub struct Args {
@@ -141,5 +140,9 @@ mod tests {
             None => panic!("uncordon expected"),
         }
         assert!(a.out.output.is_document());
+        // Connection and output flags may come first (kubectl passes them through).
+        let a = Args::try_parse_from(["x", "--kubeconfig", "k", "uncordon", "n1"]).expect("valid");
+        assert!(a.command.is_some() && a.nodes.is_empty());
+        assert!(Args::try_parse_from(["x", "uncordon", "n1", "--force"]).is_err());
     }
 }

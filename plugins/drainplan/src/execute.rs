@@ -407,16 +407,19 @@ pub async fn execute(
             });
         }
     }
-    let remaining: Vec<String> = match &feed {
-        Some(feed) => {
-            let live = feed.live();
-            leaving
-                .iter()
-                .filter(|p| live.pods.contains_key(&p.uid))
-                .map(|p| format!("{}/{}", p.namespace, p.name))
-                .collect()
-        }
-        None => Vec::new(),
+    // Planned pods this run did not evict (dry runs evict nothing for real).
+    let gone: HashSet<&str> = waves
+        .iter()
+        .flat_map(|w| w.evicted.iter().map(String::as_str))
+        .collect();
+    let remaining: Vec<String> = if real {
+        leaving
+            .iter()
+            .map(|p| format!("{}/{}", p.namespace, p.name))
+            .filter(|k| !gone.contains(k.as_str()))
+            .collect()
+    } else {
+        Vec::new()
     };
     drop(feed);
 

@@ -21,7 +21,7 @@ pub mod uncordon;
 pub mod waves;
 pub mod wire;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use common::run::Session;
 use common::write::DryRun;
@@ -34,6 +34,20 @@ use crate::report::{DrainReport, KIND_REPORT, Outcome, PlanSpec, ReportMetadata,
 /// Run `kubectl drainplan` and return the exit code the contract asks for.
 pub async fn run(args: Args, session: Session) -> Result<Exit> {
     if let Some(Command::Uncordon(u)) = &args.command {
+        if args.execute
+            || args.force
+            || args.delete_emptydir_data
+            || args.ignore_daemonsets
+            || args.selector.is_some()
+            || !args.nodes.is_empty()
+            || args.dry_run.dry_run.is_dry()
+            || args.confirm.yes
+        {
+            return Err(Error::usage(
+                "uncordon takes nodes, -l and --dry-run after it, and no drain flags",
+            )
+            .with_hint("kubectl drainplan uncordon NODE... [--dry-run]"));
+        }
         return uncordon::run(&args, u, &session).await;
     }
     if !args.execute && (args.dry_run.dry_run.is_dry() || args.confirm.yes) {
@@ -114,6 +128,18 @@ async fn plan_only(args: &Args) -> Result<Exit> {
     })
 }
 
+/// The confirmation question for executing `plan`.
+fn question(plan: &report::DrainPlan) -> String {
+    let s = &plan.summary;
+    format!(
+        "drain {} node(s) in {} wave(s): cordon them and evict {} pod(s) ({} not recreated)?",
+        s.nodes,
+        s.waves,
+        s.evict + s.delete,
+        s.delete
+    )
+}
+
 /// `kubectl drainplan ... --execute`: plan (or check the given plan), confirm, execute.
 async fn execute(args: &Args, session: &Session) -> Result<Exit> {
     let started = std::time::Instant::now();
@@ -140,6 +166,12 @@ async fn execute(args: &Args, session: &Session) -> Result<Exit> {
             (plan, collected.snapshot)
         }
     };
+    // Nobody to ask and no --yes: refuse before printing anything.
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if dry_run == DryRun::None && !args.confirm.yes && !interactive && plan.verdict == Verdict::Safe
+    {
+        common::prompt::confirm(&question(&plan), false)?;
+    }
     let painter = args.out.painter();
     let format = args.out.output;
     let people = !format.is_document() && format != common::output::OutputFormat::Name;
@@ -191,17 +223,7 @@ async fn execute(args: &Args, session: &Session) -> Result<Exit> {
     }
 
     if dry_run == DryRun::None {
-        let s = &plan.summary;
-        common::prompt::confirm(
-            &format!(
-                "drain {} node(s) in {} wave(s): cordon them and evict {} pod(s) ({} not recreated)?",
-                s.nodes,
-                s.waves,
-                s.evict + s.delete,
-                s.delete
-            ),
-            args.confirm.yes,
-        )?;
+        common::prompt::confirm(&question(&plan), args.confirm.yes)?;
     }
     drop(stdout);
     let opts = execute::Options {

@@ -336,7 +336,8 @@ pub struct DrainReport {
     pub waves: Vec<WaveReport>,
     /// Target nodes cordoned at the end, and by whom.
     pub cordoned: Vec<CordonedNode>,
-    /// Pods the plan meant to move that are still on a target node.
+    /// `namespace/name` of pods the plan meant to move that this run did not evict (empty
+    /// for dry runs).
     pub remaining: Vec<String>,
     /// Every write, in order (the suite's change journal).
     pub changes: Vec<Change>,

@@ -8,6 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use kube_sandbox::Sandbox;
 use serde_json::Value;
 
+#[allow(unused_imports)]
 pub use suite_tests::{json, run, sandbox, text};
 
 /// `kubectl-drainplan ARGS` run directly.
