@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::feed::{Feed, Interest, Live};
 use crate::node::{self, Cordon};
+use crate::render::count;
 use crate::report::{
     Action, CordonedNode, DrainPlan, DrainReport, KIND_REPORT, Outcome, PlanPod, ReportMetadata,
     WaveReport, WaveStatus, api_version,
@@ -304,7 +305,9 @@ pub async fn execute(
             match node::cordon(&writer, &nodes_target, name).await {
                 Ok(Cordon::Cordoned) => {
                     report.cordoned.push(name.clone());
-                    we_cordoned.insert(name.clone());
+                    if real {
+                        we_cordoned.insert(name.clone());
+                    }
                 }
                 Ok(Cordon::AlreadyCordoned { .. }) => {}
                 Err(e) => {
@@ -429,11 +432,13 @@ pub async fn execute(
         None if !real => (
             Outcome::Drained,
             format!(
-                "dry run ({}): nothing was changed; {cordons} cordon(s) and {evicted} eviction(s) {}",
+                "dry run ({}): nothing was changed; {} and {} {}",
                 match opts.dry_run {
                     DryRun::Server => "server",
                     _ => "client",
                 },
+                count(cordons, "cordon"),
+                count(evicted, "eviction"),
                 match opts.dry_run {
                     DryRun::Server => "were accepted by the API server",
                     _ => "would be sent",
@@ -444,9 +449,10 @@ pub async fn execute(
         None => (
             Outcome::Drained,
             format!(
-                "drained {} node(s) in {} wave(s): {evicted} pod(s) evicted; the nodes stay cordoned (kubectl drainplan uncordon {} undoes it)",
-                plan.nodes.len(),
-                plan.waves.len(),
+                "drained {} in {}: {} evicted; cordoned until kubectl drainplan uncordon {}",
+                count(plan.nodes.len(), "node"),
+                count(plan.waves.len(), "wave"),
+                count(evicted, "pod"),
                 plan.spec.nodes.join(" ")
             ),
             Exit::Ok,

@@ -35,7 +35,7 @@ pub fn room_text(r: &Room) -> String {
 }
 
 /// `1 pod`, `2 pods`.
-fn count(n: usize, what: &str) -> String {
+pub fn count(n: usize, what: &str) -> String {
     if n == 1 {
         format!("1 {what}")
     } else {
