@@ -231,18 +231,14 @@ impl<'a> Fit<'a> {
         let origin = pod.node.clone();
         // The evicted pod is gone before its replacement is scheduled.
         self.relocate(pod, None);
-        let affinity: Vec<Term> = pod
-            .scheduling
-            .affinity
-            .iter()
-            .map(|t| Term::resolve(t, pod, self.snap))
-            .collect();
-        let anti: Vec<Term> = pod
-            .scheduling
-            .anti_affinity
-            .iter()
-            .map(|t| Term::resolve(t, pod, self.snap))
-            .collect();
+        let resolve = |terms: &[PodAffinityTerm]| -> Vec<Term> {
+            terms
+                .iter()
+                .map(|t| Term::resolve(t, pod, self.snap))
+                .collect()
+        };
+        let affinity = resolve(&pod.scheduling.affinity);
+        let anti = resolve(&pod.scheduling.anti_affinity);
         for t in affinity.iter().chain(&anti) {
             self.ensure_counts(t);
         }

@@ -227,6 +227,24 @@ pub fn plan_names(plan: &DrainPlan) -> String {
         .collect()
 }
 
+/// Write a document in `format`: json/yaml as is, `people` for table/wide, `names` for name.
+fn emit<T: serde::Serialize>(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    doc: &T,
+    people: impl FnOnce(bool) -> String,
+    names: impl FnOnce() -> String,
+) -> common::Result<()> {
+    match format {
+        OutputFormat::Json | OutputFormat::Yaml => print_document(out, format, doc)?,
+        OutputFormat::Table => out.write_all(people(false).as_bytes())?,
+        OutputFormat::Wide => out.write_all(people(true).as_bytes())?,
+        OutputFormat::Name => out.write_all(names().as_bytes())?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
 /// Write the plan in `format`.
 pub fn plan(
     out: &mut dyn Write,
@@ -234,14 +252,13 @@ pub fn plan(
     plan: &DrainPlan,
     p: &Painter,
 ) -> common::Result<()> {
-    match format {
-        OutputFormat::Json | OutputFormat::Yaml => print_document(out, format, plan)?,
-        OutputFormat::Table => out.write_all(plan_table(plan, false, p).as_bytes())?,
-        OutputFormat::Wide => out.write_all(plan_table(plan, true, p).as_bytes())?,
-        OutputFormat::Name => out.write_all(plan_names(plan).as_bytes())?,
-    }
-    out.flush()?;
-    Ok(())
+    emit(
+        out,
+        format,
+        plan,
+        |wide| plan_table(plan, wide, p),
+        || plan_names(plan),
+    )
 }
 
 /// The execution report for people.
@@ -306,22 +323,41 @@ pub fn report(
     journal: &Journal,
     p: &Painter,
 ) -> common::Result<()> {
-    match format {
-        OutputFormat::Json | OutputFormat::Yaml => print_document(out, format, r)?,
-        OutputFormat::Table | OutputFormat::Wide => {
-            out.write_all(report_table(r, journal, p).as_bytes())?;
-        }
-        OutputFormat::Name => {
-            for w in &r.waves {
-                for pod in &w.evicted {
+    emit(
+        out,
+        format,
+        r,
+        |_| report_table(r, journal, p),
+        || {
+            r.waves
+                .iter()
+                .flat_map(|w| &w.evicted)
+                .map(|pod| {
                     let (ns, name) = pod.split_once('/').unwrap_or(("", pod));
-                    writeln!(out, "{}", name_line("Pod", Some(ns), name))?;
-                }
-            }
-        }
+                    format!("{}\n", name_line("Pod", Some(ns), name))
+                })
+                .collect()
+        },
+    )
+}
+
+/// The uncordon report for people: one line per node, then the journal.
+fn uncordon_table(r: &UncordonReport, journal: &Journal, p: &Painter) -> String {
+    let mut out = String::new();
+    for n in &r.nodes {
+        let style = match n.result {
+            UncordonResult::Uncordoned => Style::Ok,
+            UncordonResult::LeftCordoned => Style::Warning,
+            UncordonResult::NotCordoned => Style::Dim,
+        };
+        out.push_str(&format!(
+            "node/{}: {}\n",
+            n.node,
+            p.paint(&n.message, style)
+        ));
     }
-    out.flush()?;
-    Ok(())
+    out.push_str(&journal.render_text(p));
+    out
 }
 
 /// Write the uncordon report in `format` (`-o name`: the nodes uncordoned).
@@ -332,29 +368,17 @@ pub fn uncordon(
     journal: &Journal,
     p: &Painter,
 ) -> common::Result<()> {
-    match format {
-        OutputFormat::Json | OutputFormat::Yaml => print_document(out, format, r)?,
-        OutputFormat::Table | OutputFormat::Wide => {
-            for n in &r.nodes {
-                let style = match n.result {
-                    UncordonResult::Uncordoned => Style::Ok,
-                    UncordonResult::LeftCordoned => Style::Warning,
-                    UncordonResult::NotCordoned => Style::Dim,
-                };
-                writeln!(out, "node/{}: {}", n.node, p.paint(&n.message, style))?;
-            }
-            out.write_all(journal.render_text(p).as_bytes())?;
-        }
-        OutputFormat::Name => {
-            for n in r
-                .nodes
+    emit(
+        out,
+        format,
+        r,
+        |_| uncordon_table(r, journal, p),
+        || {
+            r.nodes
                 .iter()
                 .filter(|n| n.result == UncordonResult::Uncordoned)
-            {
-                writeln!(out, "{}", name_line("Node", None, &n.node))?;
-            }
-        }
-    }
-    out.flush()?;
-    Ok(())
+                .map(|n| format!("{}\n", name_line("Node", None, &n.node)))
+                .collect()
+        },
+    )
 }

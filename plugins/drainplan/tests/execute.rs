@@ -300,51 +300,33 @@ fn stale_edited_or_foreign_plans_are_refused_and_nothing_changes() {
     let path = plan_file(&sb, dir.path(), &["-l", "pool=old", "--ignore-daemonsets"]);
     let file = path.to_str().expect("utf8");
 
-    // Edited: a decision changed by hand no longer matches the fingerprint.
-    let mut doc: Value =
+    let original: Value =
         serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
-    let original = doc.clone();
+    // Write `doc` as a plan file and check it is refused with `needle`.
+    let refused_doc = |doc: &Value, needle: &str| {
+        let other = dir.path().join("other.json");
+        std::fs::write(&other, doc.to_string()).expect("write");
+        refused(
+            &sb,
+            &[
+                "--execute",
+                "--plan",
+                other.to_str().expect("utf8"),
+                "--yes",
+            ],
+            needle,
+        );
+    };
+    // Edited: a decision changed by hand no longer matches the fingerprint.
+    let mut doc = original.clone();
     doc["pods"][0]["action"] = "stay".into();
-    let edited = dir.path().join("edited.json");
-    std::fs::write(&edited, doc.to_string()).expect("write");
-    refused(
-        &sb,
-        &[
-            "--execute",
-            "--plan",
-            edited.to_str().expect("utf8"),
-            "--yes",
-        ],
-        "was changed after it was made",
-    );
+    refused_doc(&doc, "was changed after it was made");
     // Another schema or kind.
     let mut doc = original.clone();
     doc["extra"] = true.into();
-    let foreign = dir.path().join("foreign.json");
-    std::fs::write(&foreign, doc.to_string()).expect("write");
-    refused(
-        &sb,
-        &[
-            "--execute",
-            "--plan",
-            foreign.to_str().expect("utf8"),
-            "--yes",
-        ],
-        "does not match the DrainPlan schema",
-    );
-    std::fs::write(
-        &foreign,
-        r#"{"apiVersion": "triage.kubectl-plugins.dev/v1", "kind": "TriageReport"}"#,
-    )
-    .expect("write");
-    refused(
-        &sb,
-        &[
-            "--execute",
-            "--plan",
-            foreign.to_str().expect("utf8"),
-            "--yes",
-        ],
+    refused_doc(&doc, "does not match the DrainPlan schema");
+    refused_doc(
+        &serde_json::json!({"apiVersion": "triage.kubectl-plugins.dev/v1", "kind": "TriageReport"}),
         "is not a DrainPlan",
     );
     refused(
