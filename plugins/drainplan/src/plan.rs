@@ -512,3 +512,113 @@ pub fn fingerprint(plan: &DrainPlan) -> String {
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::test_support::{node, pdb, pod, snapshot};
+
+    fn make_plan(objects: &[serde_json::Value], nodes: &[&str]) -> DrainPlan {
+        let spec = PlanSpec {
+            nodes: nodes.iter().map(|n| n.to_string()).collect(),
+            selector: None,
+            force: false,
+            delete_emptydir_data: false,
+            ignore_daemonsets: false,
+        };
+        let origin = Origin {
+            context: "c".into(),
+            server: "s".into(),
+            now: jiff::Timestamp::UNIX_EPOCH,
+        };
+        make(&snapshot(objects), &spec, &origin).expect("plan")
+    }
+
+    fn cluster() -> Vec<serde_json::Value> {
+        vec![
+            node("d", "4", "8Gi", 110),
+            node("t1", "4", "8Gi", 110),
+            node("t2", "4", "8Gi", 110),
+            pod("x", "web-1", "t1", "web", "1", "1Gi"),
+            pod("x", "web-2", "t2", "web", "1", "1Gi"),
+            pod("x", "web-3", "d", "web", "1", "1Gi"),
+            pdb("x", "web", 2, 1, 3, 3),
+        ]
+    }
+
+    #[test]
+    fn budgets_split_waves_and_room_shrinks_after_each() {
+        let plan = make_plan(&cluster(), &["t1", "t2"]);
+        assert_eq!(plan.verdict, Verdict::Safe);
+        let waves: Vec<&[String]> = plan.waves.iter().map(|w| w.nodes.as_slice()).collect();
+        assert_eq!(waves, [["t1".to_string()], ["t2".to_string()]]);
+        assert_eq!(plan.pdbs[0].evictions, 2);
+        let free = |r: &Room| r.cpu_millis.free;
+        assert_eq!(free(&plan.capacity_before), 3000);
+        assert_eq!(free(&plan.waves[0].capacity_after.total), 2000);
+        assert_eq!(free(&plan.waves[1].capacity_after.total), 1000);
+        assert_eq!(plan.waves[1].capacity_after.nodes[0].node, "d");
+        assert_eq!(
+            plan.nodes.iter().map(|n| n.wave).collect::<Vec<_>>(),
+            [1, 2]
+        );
+    }
+
+    #[test]
+    fn a_pod_without_room_charges_no_budget_and_blocks_first() {
+        let mut objs = cluster();
+        objs[0] = node("d", "2500m", "8Gi", 110); // web-3 leaves room for one mover
+        let plan = make_plan(&objs, &["t1", "t2"]);
+        assert_eq!(plan.verdict, Verdict::Blocked);
+        assert_eq!(plan.pods[0].reason, Reason::NoCapacity, "blockers first");
+        assert!(plan.pods[0].blocking);
+        assert_eq!(plan.pdbs[0].evictions, 1, "the blocked pod is not charged");
+        assert_eq!(
+            plan.waves.len(),
+            1,
+            "one eviction fits the budget in one wave"
+        );
+        assert_eq!(plan.summary.blockers, 1);
+    }
+
+    #[test]
+    fn the_fingerprint_covers_state_and_decisions_not_free_text() {
+        let plan = make_plan(&cluster(), &["t1", "t2"]);
+        assert_eq!(fingerprint(&plan), plan.fingerprint);
+        let mut same = plan.clone();
+        same.pods[0].message = "edited".into();
+        same.pods[0].destination = None;
+        same.metadata.generated_at = "later".into();
+        assert_eq!(fingerprint(&same), plan.fingerprint);
+        let mut moved = plan.clone();
+        moved.nodes[0].resource_version = "99".into();
+        assert_ne!(fingerprint(&moved), plan.fingerprint);
+        let mut regrouped = plan.clone();
+        regrouped.waves[0].nodes.push("t2".into());
+        assert_ne!(fingerprint(&regrouped), plan.fingerprint);
+        let mut budget = plan;
+        budget.pdbs[0].healthy = 2;
+        assert_ne!(fingerprint(&budget), budget.fingerprint);
+    }
+
+    #[test]
+    fn unknown_and_repeated_nodes_are_usage_errors() {
+        let snap = snapshot(&cluster());
+        let origin = Origin {
+            context: "c".into(),
+            server: "s".into(),
+            now: jiff::Timestamp::UNIX_EPOCH,
+        };
+        for nodes in [vec!["nope"], vec!["t1", "t1"]] {
+            let spec = PlanSpec {
+                nodes: nodes.iter().map(|n| n.to_string()).collect(),
+                selector: None,
+                force: false,
+                delete_emptydir_data: false,
+                ignore_daemonsets: false,
+            };
+            let e = make(&snap, &spec, &origin).expect_err("refused");
+            assert_eq!(e.exit(), common::Exit::Usage);
+        }
+    }
+}
