@@ -358,11 +358,13 @@ pub fn load(
                         faults.push(Fault::parse(&spec).map_err(|e| at(&d, e))?);
                     }
                     "PodFailure" => runtime.add_failure(&d.value).map_err(|e| at(&d, e))?,
+                    "PodExec" => runtime.add_exec(&d.value).map_err(|e| at(&d, e))?,
+                    "NodeStats" => runtime.add_node_stats(&d.value).map_err(|e| at(&d, e))?,
                     other => {
                         return Err(at(
                             &d,
                             format!(
-                                "unknown sandbox kind {other:?} (PodLogs, User, Fault, PodFailure)"
+                                "unknown sandbox kind {other:?} (PodLogs, User, Fault, PodFailure, PodExec, NodeStats)"
                             ),
                         ));
                     }

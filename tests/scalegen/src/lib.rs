@@ -1,6 +1,14 @@
 //! sandbox-scale: writes a large, realistic cluster as kube-sandbox fixture
 //! YAML, deterministically from a seed, for benchmarks and scale tests.
 
+/// Appends formatted text to a String (which cannot fail).
+macro_rules! w {
+    ($buf:expr, $($arg:tt)*) => {{
+        let _ = write!($buf, $($arg)*);
+    }};
+}
+
+pub mod drain;
 pub mod model;
 pub mod render;
 pub mod rng;
@@ -68,8 +76,40 @@ pub fn summary(cfg: &Config, cluster: &Cluster) -> serde_json::Value {
 pub fn write(cfg: &Config, out: &Path) -> Result<Counts> {
     prepare_dir(out)?;
     let cluster = plan(cfg);
-    let files = render(&cluster);
-    for f in &files {
+    write_files(out, &render(&cluster), summary(cfg, &cluster))?;
+    Ok(cluster.counts())
+}
+
+/// The `drainplan` preset into `out` (same directory rules as [`write`]).
+pub fn write_drainplan(cfg: &drain::DrainConfig, out: &Path) -> Result<drain::Counts> {
+    prepare_dir(out)?;
+    let cluster = drain::plan(cfg);
+    let files = drain::render::render(&cluster);
+    let c = cluster.counts();
+    let summary = serde_json::json!({
+        "generator": "sandbox-scale",
+        "preset": "drainplan",
+        "seed": cfg.seed,
+        "nodes": c.nodes,
+        "gpu_nodes": c.gpu_nodes,
+        "cordoned": c.cordoned,
+        "pods": c.pods,
+        "pending": c.pending,
+        "deployments": c.deployments,
+        "statefulsets": c.statefulsets,
+        "daemonsets": c.daemonsets,
+        "bare_pods": c.bare_pods,
+        "pdbs": c.pdbs,
+        "anti_affinity_apps": c.anti_affinity_apps,
+        "files": files.len(),
+        "bytes": files.iter().map(|f| f.text.len()).sum::<usize>(),
+    });
+    write_files(out, &files, summary)?;
+    Ok(c)
+}
+
+fn write_files(out: &Path, files: &[FixtureFile], summary: serde_json::Value) -> Result<()> {
+    for f in files {
         let path = out.join(&f.path);
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent)
@@ -77,10 +117,10 @@ pub fn write(cfg: &Config, out: &Path) -> Result<Counts> {
         }
         fs::write(&path, &f.text).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    let summary = serde_json::to_string_pretty(&summary(cfg, &cluster))?;
+    let summary = serde_json::to_string_pretty(&summary)?;
     fs::write(out.join(MARKER), summary + "\n")
         .with_context(|| format!("cannot write {}", out.join(MARKER).display()))?;
-    Ok(cluster.counts())
+    Ok(())
 }
 
 fn prepare_dir(out: &Path) -> Result<()> {

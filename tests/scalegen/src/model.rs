@@ -202,7 +202,7 @@ impl Cluster {
     }
 }
 
-const NS_NAMES: [&str; 16] = [
+pub(crate) const NS_NAMES: [&str; 16] = [
     "payments",
     "checkout",
     "search",
@@ -220,7 +220,7 @@ const NS_NAMES: [&str; 16] = [
     "partners",
     "reporting",
 ];
-const SERVICES: [&str; 20] = [
+pub(crate) const SERVICES: [&str; 20] = [
     "api",
     "orders",
     "ledger",
@@ -242,7 +242,7 @@ const SERVICES: [&str; 20] = [
     "quotes",
     "webhooks",
 ];
-const ROLES: [&str; 10] = [
+pub(crate) const ROLES: [&str; 10] = [
     "server",
     "worker",
     "frontend",

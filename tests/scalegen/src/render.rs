@@ -12,15 +12,8 @@ pub struct FixtureFile {
     pub text: String,
 }
 
-/// Appends formatted text to a String (which cannot fail).
-macro_rules! w {
-    ($buf:expr, $($arg:tt)*) => {{
-        let _ = write!($buf, $($arg)*);
-    }};
-}
-
 /// A YAML double-quoted scalar (JSON string syntax, which YAML accepts).
-fn q(s: &str) -> String {
+pub(crate) fn q(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -44,7 +37,7 @@ pub const MAX_DOCS_PER_FILE: usize = 500;
 
 /// Multi-document files under one path prefix, rolled over every
 /// [`MAX_DOCS_PER_FILE`] documents (`events-000.yaml`, `events-001.yaml`, ...).
-struct Chunked<'a> {
+pub(crate) struct Chunked<'a> {
     prefix: String,
     files: &'a mut Vec<FixtureFile>,
     buf: String,
@@ -53,7 +46,7 @@ struct Chunked<'a> {
 }
 
 impl<'a> Chunked<'a> {
-    fn new(files: &'a mut Vec<FixtureFile>, prefix: String) -> Self {
+    pub(crate) fn new(files: &'a mut Vec<FixtureFile>, prefix: String) -> Self {
         Self {
             prefix,
             files,
@@ -64,7 +57,7 @@ impl<'a> Chunked<'a> {
     }
 
     /// The buffer to write the next document into.
-    fn doc(&mut self) -> &mut String {
+    pub(crate) fn doc(&mut self) -> &mut String {
         if self.docs == MAX_DOCS_PER_FILE {
             self.flush();
         }
@@ -193,32 +186,7 @@ status:
     ephemeral-storage: 104845292Ki
     memory: {mem}Mi
     pods: "{apods}"
-  conditions:
-  - type: MemoryPressure
-    status: "False"
-    lastHeartbeatTime: now-30s
-    lastTransitionTime: now-{age}h
-    reason: KubeletHasSufficientMemory
-    message: kubelet has sufficient memory available
-  - type: DiskPressure
-    status: "False"
-    lastHeartbeatTime: now-30s
-    lastTransitionTime: now-{age}h
-    reason: KubeletHasNoDiskPressure
-    message: kubelet has no disk pressure
-  - type: PIDPressure
-    status: "False"
-    lastHeartbeatTime: now-30s
-    lastTransitionTime: now-{age}h
-    reason: KubeletHasSufficientPID
-    message: kubelet has sufficient PID available
-  - type: Ready
-    status: "True"
-    lastHeartbeatTime: now-30s
-    lastTransitionTime: now-{age}h
-    reason: KubeletReady
-    message: kubelet is posting ready status
-  daemonEndpoints:
+{conditions}  daemonEndpoints:
     kubeletEndpoint:
       Port: 10250
   nodeInfo:
@@ -246,7 +214,46 @@ status:
         cores = n.cores,
         mem = n.memory_mi,
         mid = n.uid.replace('-', ""),
+        conditions = node_conditions(&format!("{}h", n.age_days * 24)),
     );
+}
+
+/// A healthy node's four conditions (at `status:` indent), all true since
+/// `since` ago (`72h`, `30d`).
+pub(crate) fn node_conditions(since: &str) -> String {
+    let mut b = String::from("  conditions:\n");
+    for (kind, status, reason, message) in [
+        (
+            "MemoryPressure",
+            "False",
+            "KubeletHasSufficientMemory",
+            "kubelet has sufficient memory available",
+        ),
+        (
+            "DiskPressure",
+            "False",
+            "KubeletHasNoDiskPressure",
+            "kubelet has no disk pressure",
+        ),
+        (
+            "PIDPressure",
+            "False",
+            "KubeletHasSufficientPID",
+            "kubelet has sufficient PID available",
+        ),
+        (
+            "Ready",
+            "True",
+            "KubeletReady",
+            "kubelet is posting ready status",
+        ),
+    ] {
+        w!(
+            b,
+            "  - type: {kind}\n    status: \"{status}\"\n    lastHeartbeatTime: now-30s\n    lastTransitionTime: now-{since}\n    reason: {reason}\n    message: {message}\n"
+        );
+    }
+    b
 }
 
 fn render_config(ns: &Namespace, out: &mut Chunked) {
@@ -362,7 +369,7 @@ fn pod_spec(d: &Deployment) -> String {
     b
 }
 
-fn indent(text: &str, by: &str) -> String {
+pub(crate) fn indent(text: &str, by: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
     for line in text.lines() {
         out.push_str(by);

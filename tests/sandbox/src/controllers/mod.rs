@@ -16,14 +16,16 @@ pub mod podaffinity;
 pub mod quantity;
 pub mod replicaset;
 pub mod scheduler;
+pub mod snapshot;
 pub mod statefulset;
+pub mod volumes;
 
 use crate::meta::{fill_create_metadata, rfc3339};
 use crate::runtime::Runtime;
 use crate::runtime::failures::Mode;
 use crate::store::{Event, EventType, Store, Txn, meta_str};
 use serde_json::{Value, json};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
@@ -45,6 +47,12 @@ pub enum Key {
     ReplicaSet(String, String),
     StatefulSet(String, String),
     DaemonSet(String, String),
+    /// A VolumeSnapshot to cut or make ready (before the claims that
+    /// restore from it).
+    Snapshot(String, String),
+    /// A PersistentVolumeClaim created after startup, to provision and bind
+    /// (before the pods that mount it).
+    Claim(String, String),
     /// One pod created directly through the API, to schedule and start.
     Pod(String, String),
     /// Simulated pods still waiting for a node (retried when nodes change).
@@ -52,6 +60,10 @@ pub enum Key {
     /// Simulated pods in a namespace waiting for a Secret/ConfigMap/PVC.
     Waiting(String),
     Pdb(String, String),
+    /// A deleted snapshot's content (name, snapshot uid), released per its policy.
+    SnapshotGone(String, String),
+    /// A deleted claim (uid) whose volume (name) follows its reclaim policy.
+    ClaimGone(String, String),
 }
 
 /// The controllers' own memory: which pods they simulate and the work queue.
@@ -75,6 +87,11 @@ pub struct Controllers {
     timers: BTreeSet<(Instant, Key)>,
     /// Failure rules from the fixtures, and what they did to pods.
     runtime: Arc<Runtime>,
+    /// Claims created after startup still waiting, with why (the last
+    /// reason reported, so an unchanged wait records no new event).
+    claims: HashMap<(String, String), volumes::Waiting>,
+    /// Snapshots not ready yet (retried when claims or classes change).
+    snapshots: BTreeSet<(String, String)>,
 }
 
 /// Subscribes to the store and does the startup work (status for PDBs that
@@ -286,9 +303,77 @@ impl Controllers {
                     self.queue.insert(Key::Unscheduled);
                 }
             }
-            "/secrets" | "/configmaps" | "/persistentvolumeclaims"
-                if self.pending.iter().any(|(pns, _)| *pns == ns) =>
-            {
+            volumes::CLAIMS => {
+                if deleted {
+                    self.claims.remove(&(ns.clone(), name.clone()));
+                    if let Some(pv) = obj.pointer("/spec/volumeName").and_then(Value::as_str) {
+                        self.queue.insert(Key::ClaimGone(
+                            pv.to_string(),
+                            meta_str(obj, "uid").to_string(),
+                        ));
+                    }
+                } else if ev.kind == EventType::Added && !volumes::is_bound(obj) {
+                    self.queue.insert(Key::Claim(ns.clone(), name.clone()));
+                }
+                // Snapshots of this claim may be possible now.
+                let waiting: Vec<Key> = self
+                    .snapshots
+                    .iter()
+                    .filter(|(sns, _)| *sns == ns)
+                    .map(|(a, b)| Key::Snapshot(a.clone(), b.clone()))
+                    .collect();
+                self.queue.extend(waiting);
+                if self.pending.iter().any(|(pns, _)| *pns == ns) {
+                    self.queue.insert(Key::Waiting(ns));
+                }
+            }
+            volumes::CLASSES => {
+                let keys: Vec<Key> = self
+                    .claims
+                    .keys()
+                    .map(|(a, b)| Key::Claim(a.clone(), b.clone()))
+                    .collect();
+                self.queue.extend(keys);
+                if !self.pending.is_empty() {
+                    self.queue.insert(Key::Unscheduled);
+                }
+            }
+            snapshot::SNAPSHOTS => {
+                if deleted {
+                    self.snapshots.remove(&(ns.clone(), name.clone()));
+                    if let Some(c) = obj
+                        .pointer("/status/boundVolumeSnapshotContentName")
+                        .and_then(Value::as_str)
+                    {
+                        self.queue.insert(Key::SnapshotGone(
+                            c.to_string(),
+                            meta_str(obj, "uid").to_string(),
+                        ));
+                    }
+                } else {
+                    self.queue.insert(Key::Snapshot(ns.clone(), name));
+                }
+                // Claims restoring from it, and pods waiting on those claims.
+                let keys: Vec<Key> = self
+                    .claims
+                    .keys()
+                    .filter(|(cns, _)| *cns == ns)
+                    .map(|(a, b)| Key::Claim(a.clone(), b.clone()))
+                    .collect();
+                self.queue.extend(keys);
+                if self.pending.iter().any(|(pns, _)| *pns == ns) {
+                    self.queue.insert(Key::Waiting(ns));
+                }
+            }
+            snapshot::SNAPSHOT_CLASSES => {
+                let keys: Vec<Key> = self
+                    .snapshots
+                    .iter()
+                    .map(|(a, b)| Key::Snapshot(a.clone(), b.clone()))
+                    .collect();
+                self.queue.extend(keys);
+            }
+            "/secrets" | "/configmaps" if self.pending.iter().any(|(pns, _)| *pns == ns) => {
                 self.queue.insert(Key::Waiting(ns));
             }
             _ => {}
@@ -342,6 +427,21 @@ impl Controllers {
                 Key::ReplicaSet(ns, name) => replicaset::reconcile(self, txn, ns, name, &ts),
                 Key::StatefulSet(ns, name) => statefulset::reconcile(self, txn, ns, name, &ts),
                 Key::DaemonSet(ns, name) => daemonset::reconcile(self, txn, ns, name, &ts),
+                Key::Snapshot(ns, name) => {
+                    let again = snapshot::reconcile(txn, ns, name, &ts);
+                    let ready = txn.get(snapshot::SNAPSHOTS, ns, name).is_some_and(|s| {
+                        s.pointer("/status/readyToUse").and_then(Value::as_bool) == Some(true)
+                    });
+                    if ready || txn.get(snapshot::SNAPSHOTS, ns, name).is_none() {
+                        self.snapshots.remove(&(ns.clone(), name.clone()));
+                    } else {
+                        self.snapshots.insert((ns.clone(), name.clone()));
+                    }
+                    return again;
+                }
+                Key::Claim(ns, name) => volumes::reconcile(self, txn, ns, name, &ts),
+                Key::SnapshotGone(content, uid) => snapshot::release_content(txn, content, uid),
+                Key::ClaimGone(pv, uid) => volumes::reclaim(txn, pv, uid),
                 Key::Pod(ns, name) => self.retry_pod(txn, ns, name, &ts),
                 Key::Unscheduled => self.retry_pending(txn, None, &ts),
                 Key::Waiting(ns) => self.retry_pending(txn, Some(ns), &ts),
@@ -374,7 +474,22 @@ impl Controllers {
     /// Scheduler then kubelet: the pod's next state (bound, running or waiting).
     fn advance(&mut self, txn: &mut Txn<'_>, pod: Value, ts: &str) -> Value {
         let before = problem(&pod, &self.runtime);
-        let pod = scheduler::schedule(txn.inner(), &mut self.usage, pod, ts);
+        let was_bound = pod.pointer("/spec/nodeName").is_some_and(|n| !n.is_null());
+        let mut pod = scheduler::schedule(txn.inner(), &mut self.usage, pod, ts);
+        if !was_bound
+            && let Some(node) = pod
+                .pointer("/spec/nodeName")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+            && let Err(why) = volumes::bind_for_pod(self, txn, &pod, &node, ts)
+        {
+            // PreBind could not bind the pod's volumes: it stays unbound.
+            if let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut) {
+                spec.remove("nodeName");
+            }
+            self.usage.set(&pod);
+            pod = scheduler::prebind_failed(pod, &why, ts);
+        }
         let pod = kubelet::sync(txn.inner(), &mut self.ips, &self.runtime, pod, ts);
         if let Some(p) = problem(&pod, &self.runtime)
             && before.as_ref() != Some(&p)
@@ -555,24 +670,50 @@ fn problem(pod: &Value, runtime: &Runtime) -> Option<Problem> {
 
 /// A core/v1 Warning Event about the pod (also served as events.k8s.io/v1).
 fn record_event(txn: &mut Txn<'_>, pod: &Value, p: &Problem, ts: &str) {
-    let ns = meta_str(pod, "namespace");
-    let pod_name = meta_str(pod, "name");
+    let host = pod
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .filter(|_| p.component == "kubelet");
+    object_event(
+        txn,
+        pod,
+        ("v1", "Pod"),
+        ("Warning", p.reason, &p.message),
+        (p.component, host),
+        ts,
+    );
+}
+
+/// A core/v1 Event about `obj` of (apiVersion, kind): (type, reason,
+/// message) from (component, host).
+pub fn object_event(
+    txn: &mut Txn<'_>,
+    obj: &Value,
+    (api_version, kind): (&str, &str),
+    (event_type, reason, message): (&str, &str, &str),
+    (component, host): (&str, Option<&str>),
+    ts: &str,
+) {
+    let ns = meta_str(obj, "namespace");
+    let obj_name = meta_str(obj, "name");
     let suffix: u64 = rand::random();
-    let name = format!("{pod_name}.{:016x}", suffix);
+    let name = format!("{obj_name}.{suffix:016x}");
     let mut ev = json!({"apiVersion": "v1", "kind": "Event",
-        "metadata": {"name": name, "namespace": ns},
-        "involvedObject": {"apiVersion": "v1", "kind": "Pod", "namespace": ns, "name": pod_name,
-            "uid": meta_str(pod, "uid")},
-        "reason": p.reason, "message": p.message, "type": "Warning", "count": 1,
-        "source": {"component": p.component}, "firstTimestamp": ts, "lastTimestamp": ts,
-        "reportingComponent": p.component, "reportingInstance": ""});
-    if let Some(node) = pod.pointer("/spec/nodeName").and_then(Value::as_str)
-        && p.component == "kubelet"
-    {
-        ev["source"]["host"] = json!(node);
-        ev["reportingInstance"] = json!(node);
+        "metadata": {"name": name, "namespace": if ns.is_empty() { "default" } else { ns }},
+        "involvedObject": {"apiVersion": api_version, "kind": kind, "name": obj_name,
+            "uid": meta_str(obj, "uid")},
+        "reason": reason, "message": message, "type": event_type, "count": 1,
+        "source": {"component": component}, "firstTimestamp": ts, "lastTimestamp": ts,
+        "reportingComponent": component, "reportingInstance": ""});
+    if !ns.is_empty() {
+        ev["involvedObject"]["namespace"] = json!(ns);
     }
-    fill_create_metadata(&mut ev, Some(ns), jiff::Timestamp::now());
+    if let Some(h) = host {
+        ev["source"]["host"] = json!(h);
+        ev["reportingInstance"] = json!(h);
+    }
+    let ev_ns = if ns.is_empty() { "default" } else { ns }.to_string();
+    fill_create_metadata(&mut ev, Some(&ev_ns), jiff::Timestamp::now());
     txn.put("/events", ev);
 }
 

@@ -164,11 +164,11 @@ fn pair(node: &NodeView, key: &str) -> Option<Pair> {
 
 /// Counts the topology pairs of existing pods that the incoming `pod`'s
 /// terms match, and of existing pods whose anti-affinity matches `pod`.
-pub fn prefilter(
+pub fn prefilter<'a>(
     inner: &Inner,
     pod: &Value,
     nodes: &[NodeView],
-    existing: &[ExistingAnti],
+    existing: impl IntoIterator<Item = &'a ExistingAnti>,
 ) -> PreFilter {
     let by_name: HashMap<&str, &NodeView> = nodes.iter().map(|n| (n.name.as_str(), n)).collect();
     let mut pre = PreFilter {
@@ -306,7 +306,7 @@ mod tests {
         });
         let nodes = [node("n1", "z1"), node("n2", "z1"), node("n3", "z2")];
         let incoming = anti(pod("web", "new", "web", None), "kubernetes.io/hostname");
-        let pre = s.read(|i| prefilter(i, &incoming, &nodes, &[]));
+        let pre = s.read(|i| prefilter(i, &incoming, &nodes, []));
         assert_eq!(
             filter(&pre, &nodes[0]).map(|f| f.reasons),
             Some(vec![ANTI_AFFINITY_RULES.to_string()])
@@ -317,14 +317,14 @@ mod tests {
             pod("web", "new", "web", None),
             "topology.kubernetes.io/zone",
         );
-        let pre = s.read(|i| prefilter(i, &by_zone, &nodes, &[]));
+        let pre = s.read(|i| prefilter(i, &by_zone, &nodes, []));
         assert!(filter(&pre, &nodes[1]).is_some());
         assert!(filter(&pre, &nodes[2]).is_none());
         // An empty namespaceSelector widens the term to every namespace.
         let mut all = anti(pod("web", "new", "web", None), "kubernetes.io/hostname");
         all["spec"]["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
             [0]["namespaceSelector"] = json!({});
-        let pre = s.read(|i| prefilter(i, &all, &nodes, &[]));
+        let pre = s.read(|i| prefilter(i, &all, &nodes, []));
         assert!(filter(&pre, &nodes[1]).is_some());
     }
 
@@ -355,13 +355,13 @@ mod tests {
         let mut p = pod("web", "new", "web", None);
         p["spec"]["affinity"] = json!({"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
             {"labelSelector": {"matchLabels": {"app": "cache"}}, "topologyKey": "topology.kubernetes.io/zone"}]}});
-        let pre = s.read(|i| prefilter(i, &p, &nodes, &[]));
+        let pre = s.read(|i| prefilter(i, &p, &nodes, []));
         let st = filter(&pre, &nodes[0]).expect("no cache pod anywhere");
         assert!(st.unresolvable);
         s.write(false, |t| {
             t.put("/pods", pod("web", "cache", "cache", Some("n2")));
         });
-        let pre = s.read(|i| prefilter(i, &p, &nodes, &[]));
+        let pre = s.read(|i| prefilter(i, &p, &nodes, []));
         assert!(filter(&pre, &nodes[0]).is_some());
         assert!(filter(&pre, &nodes[1]).is_none());
     }

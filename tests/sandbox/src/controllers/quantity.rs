@@ -113,6 +113,25 @@ pub fn units(s: &str) -> Option<i64> {
     parse(s).map(|p| scaled(p, 0))
 }
 
+/// Bytes as the API writes a BinarySI quantity: the largest binary suffix
+/// that divides exactly (`10Gi`, `1536Mi`), else the plain number.
+pub fn format_binary(bytes: i64) -> String {
+    for (suffix, shift) in [
+        ("Ei", 60),
+        ("Pi", 50),
+        ("Ti", 40),
+        ("Gi", 30),
+        ("Mi", 20),
+        ("Ki", 10),
+    ] {
+        let unit = 1i64 << shift;
+        if bytes != 0 && bytes % unit == 0 {
+            return format!("{}{suffix}", bytes / unit);
+        }
+    }
+    bytes.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +168,13 @@ mod tests {
         assert_eq!(units("1.0000001"), Some(2));
         assert_eq!(units("100m"), Some(1));
         assert_eq!(units("99999999999Ei"), Some(i64::MAX));
+    }
+
+    #[test]
+    fn binary_format() {
+        assert_eq!(format_binary(10 << 30), "10Gi");
+        assert_eq!(format_binary(1536 << 20), "1536Mi");
+        assert_eq!(format_binary(1000), "1000");
+        assert_eq!(format_binary(0), "0");
     }
 }

@@ -163,13 +163,12 @@ impl Usage {
             return;
         }
         self.ready = true;
-        let pods: Vec<Value> = inner
-            .in_namespace(NODES, "")
-            .flat_map(|n| inner.pods_on_node(meta_str(n, "name")))
-            .filter_map(|(ns, name)| inner.get(PODS, &ns, &name).cloned())
-            .collect();
-        for p in &pods {
-            self.set(p);
+        for n in inner.in_namespace(NODES, "") {
+            for (ns, name) in inner.pods_on_node(meta_str(n, "name")) {
+                if let Some(p) = inner.get(PODS, &ns, &name) {
+                    self.set(p);
+                }
+            }
         }
     }
 
@@ -222,8 +221,8 @@ impl Usage {
         self.by_node.get(node).cloned().unwrap_or_default()
     }
 
-    fn existing_anti(&self) -> Vec<ExistingAnti> {
-        self.anti.values().cloned().collect()
+    fn existing_anti(&self) -> impl Iterator<Item = &ExistingAnti> {
+        self.anti.values()
     }
 }
 
@@ -521,15 +520,15 @@ pub fn schedule(inner: &Inner, usage: &mut Usage, mut pod: Value, ts: &str) -> V
             NodeView::from_node(n, used, pods)
         })
         .collect();
-    if let Some(claim) = missing_claim(inner, &pod) {
+    if let Some(why) = super::volumes::prefilter(inner, &pod) {
         // The VolumeBinding pre-filter fails before any node is looked at.
         let total = nodes.len();
         let msg = format!(
-            "0/{total} nodes are available: persistentvolumeclaim \"{claim}\" not found. preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling."
+            "0/{total} nodes are available: {why}. preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling."
         );
         return unschedulable(pod, &msg, ts);
     }
-    let inter = podaffinity::prefilter(inner, &pod, &nodes, &usage.existing_anti());
+    let inter = podaffinity::prefilter(inner, &pod, &nodes, usage.existing_anti());
     let mut failures = Vec::new();
     let mut best: Option<(f64, &NodeView)> = None;
     for n in &nodes {
@@ -574,7 +573,18 @@ pub fn schedule(inner: &Inner, usage: &mut Usage, mut pod: Value, ts: &str) -> V
     pod
 }
 
-fn unschedulable(mut pod: Value, msg: &str, ts: &str) -> Value {
+fn unschedulable(pod: Value, msg: &str, ts: &str) -> Value {
+    not_scheduled(pod, "Unschedulable", msg, ts)
+}
+
+/// A pod placed on a node whose volumes could not be bound (PreBind):
+/// unbound again, with the scheduler's error.
+pub fn prebind_failed(pod: Value, why: &str, ts: &str) -> Value {
+    not_scheduled(pod, "SchedulerError", why, ts)
+}
+
+/// Pending with `PodScheduled=False` for `reason`.
+fn not_scheduled(mut pod: Value, reason: &str, msg: &str, ts: &str) -> Value {
     let mut conditions: Vec<Value> = pod
         .pointer("/status/conditions")
         .and_then(Value::as_array)
@@ -584,7 +594,7 @@ fn unschedulable(mut pod: Value, msg: &str, ts: &str) -> Value {
         &mut conditions,
         "PodScheduled",
         "False",
-        "Unschedulable",
+        reason,
         msg,
         ts,
         false,
@@ -592,20 +602,6 @@ fn unschedulable(mut pod: Value, msg: &str, ts: &str) -> Value {
     pod["status"]["conditions"] = json!(conditions);
     pod["status"]["phase"] = json!("Pending");
     pod
-}
-
-/// The first PersistentVolumeClaim the pod mounts that does not exist.
-fn missing_claim(inner: &Inner, pod: &Value) -> Option<String> {
-    let ns = meta_str(pod, "namespace");
-    pod.pointer("/spec/volumes")
-        .and_then(Value::as_array)?
-        .iter()
-        .filter_map(|v| {
-            v.pointer("/persistentVolumeClaim/claimName")
-                .and_then(Value::as_str)
-        })
-        .find(|c| inner.get("/persistentvolumeclaims", ns, c).is_none())
-        .map(str::to_string)
 }
 
 /// Pod conditions omit empty reason/message.

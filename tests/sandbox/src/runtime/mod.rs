@@ -2,14 +2,17 @@
 //! runtime (failure rules) and what it produced for the pods it ran (their
 //! logs), shared by the kubelet simulation and the HTTP handlers.
 
+pub mod exec;
 pub mod failures;
+pub mod stats;
 
 use crate::logs::ContainerLogs;
 use crate::store::Inner;
+use exec::{Command, ExecFixtures, ExecSession};
 use failures::{Mode, Rule};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 
 /// What a failure rule did to one pod.
 #[derive(Debug, Clone)]
@@ -30,6 +33,11 @@ pub struct Runtime {
     rules: Vec<Rule>,
     /// By pod uid: the failure applied and the failing containers' logs.
     applied: RwLock<HashMap<String, (Applied, Logs)>>,
+    exec: ExecFixtures,
+    /// Every exec session served, in the order they ended.
+    sessions: Mutex<Vec<ExecSession>>,
+    /// `NodeStats` fixtures by node name.
+    stats: HashMap<String, stats::NodeStats>,
 }
 
 impl Runtime {
@@ -39,6 +47,41 @@ impl Runtime {
         self.rules.retain(|r| r.name != rule.name);
         self.rules.push(rule);
         Ok(())
+    }
+
+    /// Adds one `NodeStats` fixture (a later one for the same node replaces it).
+    pub fn add_node_stats(&mut self, doc: &Value) -> Result<(), String> {
+        let (node, stats) = stats::NodeStats::from_fixture(doc)?;
+        self.stats.insert(node, stats);
+        Ok(())
+    }
+
+    pub fn node_stats(&self, node: &str) -> Option<&stats::NodeStats> {
+        self.stats.get(node)
+    }
+
+    /// Adds one `PodExec` fixture.
+    pub fn add_exec(&mut self, doc: &Value) -> Result<(), String> {
+        self.exec.add(doc)
+    }
+
+    /// The canned command for an exec into `container` of `pod`, if any.
+    pub fn command(&self, pod: &Value, container: &str, argv: &[String]) -> Option<Command> {
+        self.exec.find(pod, container, argv)
+    }
+
+    /// Records a finished exec session.
+    pub fn record_session(&self, session: ExecSession) {
+        let mut s = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        s.push(session);
+    }
+
+    /// Every exec session so far, oldest first.
+    pub fn sessions(&self) -> Vec<ExecSession> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The first rule that fails some container of `pod`, with those containers.
