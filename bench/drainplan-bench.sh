@@ -52,12 +52,15 @@ if [[ $QUICK == 1 ]]; then
 else
   NODES=1000 PODS=30000
 fi
-# The generator's 1,000-node preset when it has one (sb-features), else the same by flags.
+# The generator's drainplan preset (pools, GPU nodes, cordoned nodes, DaemonSets,
+# StatefulSets, PDBs of every kind, anti-affinity; nodes node-0001...) when it has one,
+# else its default shape by flags (nodes node-001...).
 if "$BIN/sandbox-scale" --help 2>/dev/null | grep -q -- '--preset'; then
-  GEN_FLAGS="--preset drain-${NODES}"
-  "$BIN/sandbox-scale" --help | grep -q "drain-${NODES}" || GEN_FLAGS="--nodes $NODES --pods $PODS --namespaces 10"
+  GEN_FLAGS="--preset drainplan --nodes $NODES --pods $PODS"
+  NODE_FMT='node-%04d'
 else
   GEN_FLAGS="--nodes $NODES --pods $PODS --namespaces 10"
+  NODE_FMT='node-%03d'
 fi
 DIR=$OUT/fixtures/drainplan-${NODES}n
 if [[ ! -f $DIR/scale.json ]] || [[ $(cat "$DIR/.flags" 2>/dev/null) != "$GEN_FLAGS --seed 42" ]]; then
@@ -67,7 +70,8 @@ if [[ ! -f $DIR/scale.json ]] || [[ $(cat "$DIR/.flags" 2>/dev/null) != "$GEN_FL
   "$BIN/sandbox-scale" --out "$DIR" --seed 42 $GEN_FLAGS >&2 || die "sandbox-scale failed"
   echo "$GEN_FLAGS --seed 42" >"$DIR/.flags"
 fi
-nodes_list() { for ((i = 1; i <= $1; i++)); do printf 'node-%03d ' "$i"; done; }
+# shellcheck disable=SC2059 # the format is ours
+nodes_list() { for ((i = 1; i <= $1; i++)); do printf "$NODE_FMT " "$i"; done; }
 # 10 and 100 nodes (a smoke run's 100-node cluster: 10 and 20, so room is left).
 BIG=$((NODES >= 500 ? 100 : NODES / 5))
 TEN=$(nodes_list 10)
@@ -165,7 +169,7 @@ done
 {
   echo "## kubectl drainplan: $NODES nodes, $PODS pods"
   echo
-  echo "Generated with \`sandbox-scale $GEN_FLAGS --seed 42\`; sandbox start-up:$STARTUPS median of $RUNS runs after a warm-up (the server dry run: one run). Plans use \`--ignore-daemonsets --delete-emptydir-data\` on node-001..node-010 (plan: $verdict10) and node-001..node-$(printf %03d "$BIG") (plan: $verdict100)."
+  echo "Generated with \`sandbox-scale $GEN_FLAGS --seed 42\`; sandbox start-up:$STARTUPS median of $RUNS runs after a warm-up (the server dry run: one run). Plans use \`--ignore-daemonsets --delete-emptydir-data\` on the first 10 nodes (plan: $verdict10) and the first $BIG (plan: $verdict100), in node order."
   echo
   echo "| latency | command | median wall | ratio to \`get pods -A\` | API requests | peak RSS | exit |"
   echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
