@@ -152,8 +152,14 @@ pub struct Fit<'a> {
     moved: HashMap<String, String>,
     /// Cached per-term counts (by term id).
     counts: HashMap<String, TermCounts>,
-    /// Existing pods' required anti-affinity terms.
+    /// Existing pods' required anti-affinity terms ...
     existing_anti: Vec<ExistingAnti>,
+    /// ... by the namespace they look at (terms over every namespace under `None`) ...
+    anti_by_namespace: HashMap<Option<String>, Vec<usize>>,
+    /// ... and by the uid of the pod carrying them.
+    anti_by_uid: HashMap<String, Vec<usize>>,
+    /// Bound, unfinished pods by namespace (affinity terms rarely look beyond their own).
+    pods_by_namespace: HashMap<&'a str, Vec<&'a PodView>>,
 }
 
 /// The per-pod facts every node is checked against.
@@ -185,13 +191,33 @@ impl<'a> Fit<'a> {
     pub fn new(snap: &'a Snapshot, excluded: impl IntoIterator<Item = String>) -> Self {
         let used = usage(snap);
         let mut existing_anti = Vec::new();
+        let mut anti_by_namespace: HashMap<Option<String>, Vec<usize>> = HashMap::new();
+        let mut anti_by_uid: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut pods_by_namespace: HashMap<&str, Vec<&PodView>> = HashMap::new();
         for p in snap.pods.iter().filter(|p| p.occupies_node()) {
+            pods_by_namespace
+                .entry(p.namespace.as_str())
+                .or_default()
+                .push(p);
             for t in &p.scheduling.anti_affinity {
                 let term = Term::resolve(t, p, snap);
                 let domain = snap
                     .node(&p.node)
                     .and_then(|n| n.labels.get(&term.topology_key))
                     .cloned();
+                let i = existing_anti.len();
+                match &term.namespaces {
+                    Namespaces::All => anti_by_namespace.entry(None).or_default().push(i),
+                    Namespaces::Some(set) => {
+                        for ns in set {
+                            anti_by_namespace
+                                .entry(Some(ns.clone()))
+                                .or_default()
+                                .push(i);
+                        }
+                    }
+                }
+                anti_by_uid.entry(p.uid.clone()).or_default().push(i);
                 existing_anti.push(ExistingAnti {
                     term,
                     domain,
@@ -206,6 +232,9 @@ impl<'a> Fit<'a> {
             moved: HashMap::new(),
             counts: HashMap::new(),
             existing_anti,
+            anti_by_namespace,
+            anti_by_uid,
+            pods_by_namespace,
         }
     }
 
@@ -242,9 +271,11 @@ impl<'a> Fit<'a> {
         for t in affinity.iter().chain(&anti) {
             self.ensure_counts(t);
         }
-        let forbidden = self
-            .existing_anti
+        let forbidden = [None, Some(pod.namespace.clone())]
             .iter()
+            .filter_map(|ns| self.anti_by_namespace.get(ns))
+            .flatten()
+            .map(|&i| &self.existing_anti[i])
             .filter(|e| e.uid != pod.uid && e.term.matches(pod))
             .filter_map(|e| e.domain.clone().map(|d| (e.term.topology_key.clone(), d)))
             .collect();
@@ -465,7 +496,8 @@ impl<'a> Fit<'a> {
             self.count(pod, to, 1);
         }
         let node = self.snap.node(to);
-        for e in self.existing_anti.iter_mut().filter(|e| e.uid == pod.uid) {
+        for &i in self.anti_by_uid.get(&pod.uid).into_iter().flatten() {
+            let e = &mut self.existing_anti[i];
             e.domain = node
                 .and_then(|n| n.labels.get(&e.term.topology_key))
                 .cloned();
@@ -493,8 +525,17 @@ impl<'a> Fit<'a> {
             return;
         }
         let mut per_domain: HashMap<String, i64> = HashMap::new();
-        for p in &self.snap.pods {
-            if !p.occupies_node() || !term.matches(p) {
+        let candidates: Vec<&PodView> = match &term.namespaces {
+            Namespaces::All => self.pods_by_namespace.values().flatten().copied().collect(),
+            Namespaces::Some(set) => set
+                .iter()
+                .filter_map(|ns| self.pods_by_namespace.get(ns.as_str()))
+                .flatten()
+                .copied()
+                .collect(),
+        };
+        for p in candidates {
+            if !term.matches(p) {
                 continue;
             }
             let node = match self.moved.get(&p.uid) {
@@ -737,6 +778,42 @@ mod tests {
             place(&objs, &["t"], &["web-1"]),
             [Err("0/2 nodes are available: 1 node(s) didn't satisfy existing pods anti-affinity rules, 1 node(s) were unschedulable.".to_string())]
         );
+    }
+
+    #[test]
+    fn terms_look_at_their_namespaces_only() {
+        // Guards in namespace `g`: one looks at `x` by name, one at every namespace, one
+        // only at its own (`g`), so it does not see `x/web-1`.
+        let guard = |name: &str, node: &str, term: Value| {
+            let mut g = pod("g", name, node, name, "1m", "1");
+            g["spec"]["affinity"] = json!({"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]}});
+            g
+        };
+        let sel = json!({"matchLabels": {"app": "web"}});
+        let host = "kubernetes.io/hostname";
+        let objs = vec![
+            node("a", "4", "8Gi", 110),
+            node("b", "4", "8Gi", 110),
+            node("c", "4", "8Gi", 110),
+            node("t", "4", "8Gi", 110),
+            guard(
+                "by-name",
+                "a",
+                json!({"labelSelector": sel, "namespaces": ["x"], "topologyKey": host}),
+            ),
+            guard(
+                "everywhere",
+                "b",
+                json!({"labelSelector": sel, "namespaceSelector": {}, "topologyKey": host}),
+            ),
+            guard(
+                "own",
+                "c",
+                json!({"labelSelector": sel, "topologyKey": host}),
+            ),
+            pod("x", "web-1", "t", "web", "1", "1Gi"),
+        ];
+        assert_eq!(place(&objs, &["t"], &["web-1"]), [Ok("c".to_string())]);
     }
 
     #[test]
