@@ -188,7 +188,7 @@ done
       }
     }' "$ROWS"
   echo
-  echo "\`kubectl drain --dry-run=server\` (one run, \`--timeout=20s\`, which kubectl applies per node):$DRAIN_NOTE the plan names those refusals (`PDBBlocked`) without sending anything."
+  echo "\`kubectl drain --dry-run=server\` (one run, \`--timeout=20s\`, which kubectl applies per node):$DRAIN_NOTE the plan names those refusals (\`PDBBlocked\`) without sending anything."
   echo
   echo "| latency | target | measured | result |"
   echo "| --- | --- | --- | --- |"
