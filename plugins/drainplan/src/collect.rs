@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use common::cli::Connection;
 use common::list::{ListOutcome, list_optional_map};
-use common::model::Skipped;
+use common::model::{SkipCause, Skipped};
 use common::{Error, Result};
 use kube::Api;
 use kube::api::ListParams;
@@ -33,16 +33,22 @@ pub struct Collected {
     pub nodes: Vec<String>,
 }
 
-/// A required list: 403/404 become errors naming the resource.
+/// A required list: 403 (exit 3) and 404 (not served) become errors naming the resource.
 fn required<T>(outcome: ListOutcome<T>, what: &str) -> Result<(Vec<T>, Option<String>)> {
     match outcome {
         ListOutcome::Listed(l) => Ok((l.items, l.resource_version)),
-        ListOutcome::Skipped { message, .. } => Err(Error::Forbidden {
+        ListOutcome::Skipped {
+            cause: SkipCause::Forbidden,
+            message,
+        } => Err(Error::Forbidden {
             message: format!("cannot list {what}: {message}"),
             hint: Some(format!(
                 "a drain plan needs to read {what} in every namespace (kubectl auth can-i list {what} -A)"
             )),
         }),
+        ListOutcome::Skipped { message, .. } => Err(Error::other(format!(
+            "this cluster does not serve {what}: {message}"
+        ))),
     }
 }
 
