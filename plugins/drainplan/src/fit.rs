@@ -400,37 +400,18 @@ impl<'a> Fit<'a> {
             let mut all_have = true;
             let mut pods_exist = true;
             for t in &c.affinity {
-                match node.labels.get(&t.topology_key) {
+                match self.matching(t, node) {
                     None => all_have = false,
-                    Some(v) => {
-                        let n = self
-                            .counts
-                            .get(&t.id)
-                            .and_then(|c| c.per_domain.get(v))
-                            .copied()
-                            .unwrap_or(0);
-                        if n <= 0 {
-                            pods_exist = false;
-                        }
-                    }
+                    Some(n) if n <= 0 => pods_exist = false,
+                    Some(_) => {}
                 }
             }
             if !all_have || (!pods_exist && !c.first_of_series) {
                 return reject(AFFINITY_RULES);
             }
         }
-        for t in &c.anti {
-            if let Some(v) = node.labels.get(&t.topology_key) {
-                let n = self
-                    .counts
-                    .get(&t.id)
-                    .and_then(|c| c.per_domain.get(v))
-                    .copied()
-                    .unwrap_or(0);
-                if n > 0 {
-                    return reject(ANTI_AFFINITY_RULES);
-                }
-            }
+        if c.anti.iter().any(|t| self.matching(t, node) > Some(0)) {
+            return reject(ANTI_AFFINITY_RULES);
         }
         if node
             .labels
@@ -440,6 +421,18 @@ impl<'a> Fit<'a> {
             return reject(EXISTING_ANTI_AFFINITY);
         }
         Ok(())
+    }
+
+    /// Pods matching `t` in `node`'s topology domain; `None` when the node lacks the key.
+    fn matching(&self, t: &Term, node: &NodeView) -> Option<i64> {
+        let v = node.labels.get(&t.topology_key)?;
+        Some(
+            self.counts
+                .get(&t.id)
+                .and_then(|c| c.per_domain.get(v))
+                .copied()
+                .unwrap_or(0),
+        )
     }
 
     /// NodeResourcesFit (`fitsRequest`): request ≤ allocatable − requested, per resource.

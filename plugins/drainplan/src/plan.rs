@@ -514,24 +514,48 @@ pub fn fingerprint(plan: &DrainPlan) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub mod test_support {
+    //! Plans of JSON-described clusters, for the unit tests of plan and planfile.
     use super::*;
-    use crate::snapshot::test_support::{node, pdb, pod, snapshot};
 
-    fn make_plan(objects: &[serde_json::Value], nodes: &[&str]) -> DrainPlan {
-        let spec = PlanSpec {
+    /// A request for `nodes` with `--ignore-daemonsets` only when `ignore_daemonsets`.
+    pub fn spec(nodes: &[&str], ignore_daemonsets: bool) -> PlanSpec {
+        PlanSpec {
             nodes: nodes.iter().map(|n| n.to_string()).collect(),
             selector: None,
             force: false,
             delete_emptydir_data: false,
-            ignore_daemonsets: false,
-        };
-        let origin = Origin {
+            ignore_daemonsets,
+        }
+    }
+
+    pub fn origin() -> Origin {
+        Origin {
             context: "c".into(),
             server: "s".into(),
             now: jiff::Timestamp::UNIX_EPOCH,
-        };
-        make(&snapshot(objects), &spec, &origin).expect("plan")
+        }
+    }
+
+    /// The plan of draining `nodes` of the cluster `objects`.
+    pub fn plan_of(
+        objects: &[serde_json::Value],
+        nodes: &[&str],
+        ignore_daemonsets: bool,
+    ) -> DrainPlan {
+        let snap = crate::snapshot::test_support::snapshot(objects);
+        make(&snap, &spec(nodes, ignore_daemonsets), &origin()).expect("plan")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::{origin, plan_of, spec};
+    use super::*;
+    use crate::snapshot::test_support::{node, pdb, pod, snapshot};
+
+    fn make_plan(objects: &[serde_json::Value], nodes: &[&str]) -> DrainPlan {
+        plan_of(objects, nodes, false)
     }
 
     fn cluster() -> Vec<serde_json::Value> {
@@ -604,20 +628,8 @@ mod tests {
     #[test]
     fn unknown_and_repeated_nodes_are_usage_errors() {
         let snap = snapshot(&cluster());
-        let origin = Origin {
-            context: "c".into(),
-            server: "s".into(),
-            now: jiff::Timestamp::UNIX_EPOCH,
-        };
         for nodes in [vec!["nope"], vec!["t1", "t1"]] {
-            let spec = PlanSpec {
-                nodes: nodes.iter().map(|n| n.to_string()).collect(),
-                selector: None,
-                force: false,
-                delete_emptydir_data: false,
-                ignore_daemonsets: false,
-            };
-            let e = make(&snap, &spec, &origin).expect_err("refused");
+            let e = make(&snap, &spec(&nodes, false), &origin()).expect_err("refused");
             assert_eq!(e.exit(), common::Exit::Usage);
         }
     }

@@ -210,27 +210,18 @@ pub fn verify(source: &str, given: &DrainPlan, fresh: &DrainPlan) -> Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::test_support::{node, pod, snapshot};
+    use crate::snapshot::test_support::{node, pod};
 
     fn sample() -> DrainPlan {
-        let snap = snapshot(&[
-            node("a", "4", "8Gi", 110),
-            node("t", "4", "8Gi", 110),
-            pod("x", "web-1", "t", "web", "1", "1Gi"),
-        ]);
-        let spec = PlanSpec {
-            nodes: vec!["t".into()],
-            selector: None,
-            force: false,
-            delete_emptydir_data: false,
-            ignore_daemonsets: true,
-        };
-        let origin = plan::Origin {
-            context: "c".into(),
-            server: "https://x".into(),
-            now: jiff::Timestamp::UNIX_EPOCH,
-        };
-        plan::make(&snap, &spec, &origin).expect("plan")
+        crate::plan::test_support::plan_of(
+            &[
+                node("a", "4", "8Gi", 110),
+                node("t", "4", "8Gi", 110),
+                pod("x", "web-1", "t", "web", "1", "1Gi"),
+            ],
+            &["t"],
+            true,
+        )
     }
 
     #[test]
