@@ -19,6 +19,7 @@ pub struct Loaded {
     pub users: Vec<User>,
     pub logs: PodLogs,
     pub faults: Vec<Fault>,
+    pub runtime: crate::runtime::Runtime,
 }
 
 const SANDBOX_API: &str = "sandbox.test/v1";
@@ -316,6 +317,7 @@ pub fn load(
     let mut users = Vec::new();
     let mut logs = PodLogs::default();
     let mut faults = Vec::new();
+    let mut runtime = crate::runtime::Runtime::default();
     for spec in extra_faults {
         faults.push(Fault::parse(spec)?);
     }
@@ -355,10 +357,15 @@ pub fn load(
                         let spec = fault_spec(&d.value).map_err(|e| at(&d, e))?;
                         faults.push(Fault::parse(&spec).map_err(|e| at(&d, e))?);
                     }
+                    "PodFailure" => runtime.add_failure(&d.value).map_err(|e| at(&d, e))?,
+                    "PodExec" => runtime.add_exec(&d.value).map_err(|e| at(&d, e))?,
+                    "NodeStats" => runtime.add_node_stats(&d.value).map_err(|e| at(&d, e))?,
                     other => {
                         return Err(at(
                             &d,
-                            format!("unknown sandbox kind {other:?} (PodLogs, User, Fault)"),
+                            format!(
+                                "unknown sandbox kind {other:?} (PodLogs, User, Fault, PodFailure, PodExec, NodeStats)"
+                            ),
                         ));
                     }
                 }
@@ -418,6 +425,7 @@ pub fn load(
         users,
         logs,
         faults,
+        runtime,
     })
 }
 

@@ -18,6 +18,7 @@ pub mod meta;
 pub mod openapi;
 pub mod patch;
 pub mod registry;
+pub mod runtime;
 pub mod selectors;
 pub mod store;
 pub mod table;
@@ -130,6 +131,7 @@ impl Sandbox {
             users: loaded.users,
             admin_token,
             logs: loaded.logs,
+            runtime: Arc::new(loaded.runtime),
             faults: loaded.faults,
             latency_ms: opts.latency_ms,
             requests: AtomicU64::new(0),
@@ -179,6 +181,22 @@ impl Sandbox {
 
     pub fn reset_request_count(&self) {
         self.requests.requests.store(0, Ordering::Relaxed);
+    }
+
+    /// Every `pods/exec` session served so far, oldest first (command,
+    /// stdin received, exit code reported).
+    pub fn exec_sessions(&self) -> Vec<runtime::exec::ExecSession> {
+        self.requests.runtime.sessions()
+    }
+
+    /// What clients sent on stdin to `container` of pod `namespace/pod`: one
+    /// entry per finished exec session, oldest first.
+    pub fn exec_stdin(&self, namespace: &str, pod: &str, container: &str) -> Vec<Vec<u8>> {
+        self.exec_sessions()
+            .into_iter()
+            .filter(|s| s.namespace == namespace && s.pod == pod && s.container == container)
+            .map(|s| s.stdin)
+            .collect()
     }
 }
 

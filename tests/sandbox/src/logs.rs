@@ -56,11 +56,14 @@ impl PodLogs {
     }
 
     /// The log text for `pod` (the stored Pod object), or the kubelet's error.
+    /// `produced` holds what the simulated runtime wrote for this pod's
+    /// containers (failure rules); it wins over the fixtures.
     pub fn read(
         &self,
         pod: &Value,
         q: &LogQuery,
         now: jiff::Timestamp,
+        produced: Option<&HashMap<String, ContainerLogs>>,
     ) -> Result<String, ApiError> {
         let ns = crate::store::meta_str(pod, "namespace");
         let name = crate::store::meta_str(pod, "name");
@@ -108,10 +111,13 @@ impl PodLogs {
                 return Err(ApiError::bad_request(msg));
             }
         };
-        let logs = self
-            .0
-            .get(&(ns.to_string(), name.to_string()))
+        let logs = produced
             .and_then(|m| m.get(&container))
+            .or_else(|| {
+                self.0
+                    .get(&(ns.to_string(), name.to_string()))
+                    .and_then(|m| m.get(&container))
+            })
             .cloned()
             .unwrap_or_default();
         let mut text = if q.previous {
@@ -189,25 +195,25 @@ mod tests {
             tail_lines: Some(2),
             ..Default::default()
         };
-        assert_eq!(l.read(&pod, &q, now).expect("ok"), "b\nc\n");
+        assert_eq!(l.read(&pod, &q, now, None).expect("ok"), "b\nc\n");
         let q = LogQuery {
             container: Some("app".into()),
             previous: true,
             ..Default::default()
         };
-        assert_eq!(l.read(&pod, &q, now).expect("ok"), "boom\n");
+        assert_eq!(l.read(&pod, &q, now, None).expect("ok"), "boom\n");
         let q = LogQuery {
             container: Some("side".into()),
             previous: true,
             ..Default::default()
         };
-        let e = l.read(&pod, &q, now).expect_err("no previous");
+        let e = l.read(&pod, &q, now, None).expect_err("no previous");
         assert_eq!(
             e.message,
             "previous terminated container \"side\" in pod \"p\" not found"
         );
         let e = l
-            .read(&pod, &LogQuery::default(), now)
+            .read(&pod, &LogQuery::default(), now, None)
             .expect_err("ambiguous");
         assert!(e.message.contains("choose one of: [app side]"));
     }

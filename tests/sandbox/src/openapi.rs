@@ -879,7 +879,8 @@ fn add_kind_schemas(out: &mut Map<String, Value>, rt: &ResourceType) {
             ("", "Event")
             | ("", "Endpoints")
             | ("discovery.k8s.io", _)
-            | ("storage.k8s.io", "StorageClass") => {
+            | ("storage.k8s.io", "StorageClass")
+            | ("admissionregistration.k8s.io", _) => {
                 // Top-level fields without spec/status: open object.
                 let mut o = obj(&format!("{} object.", rt.kind), props);
                 o["additionalProperties"] = json!({"type": "object"});

@@ -506,6 +506,20 @@ fn printer_for(rt: &ResourceType) -> Columns {
             ),
             Printer::configmap,
         ),
+        ("admissionregistration.k8s.io", _) => fixed(
+            with(
+                vec![
+                    c(
+                        "Webhooks",
+                        "integer",
+                        "Webhooks indicates the number of webhooks in the configuration",
+                    ),
+                    age_col(),
+                ],
+                vec![],
+            ),
+            Printer::webhook_configuration,
+        ),
         ("", "Secret") => fixed(
             with(
                 vec![
@@ -1746,6 +1760,13 @@ impl Printer {
             json!(n("/data") + n("/binaryData")),
             self.age(o),
         ]
+    }
+
+    fn webhook_configuration(&self, o: &Value) -> Vec<Value> {
+        let n = at(o, "/webhooks")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        vec![json!(name(o)), json!(n), self.age(o)]
     }
 
     fn secret(&self, o: &Value) -> Vec<Value> {

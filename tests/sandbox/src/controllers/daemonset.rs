@@ -2,7 +2,7 @@
 //! affinity, NoSchedule/NoExecute taints with the daemon tolerations),
 //! ControllerRevisions, rolling replacement of outdated pods, and status.
 
-use super::scheduler::{NodeView, fit};
+use super::scheduler::{NodeView, node_filters};
 use super::statefulset::{REVISION_LABEL, ensure_revision, prune_revisions};
 use super::{Controllers, DAEMONSETS, NODES, PODS, is_ready, owned, owner_ref};
 use super::{pod_from_template, put_if_changed, random_suffix};
@@ -31,9 +31,7 @@ pub fn eligible(pod: &Value, node: &NodeView) -> bool {
     let mut n = node.clone();
     // Daemons run on NotReady nodes too (they tolerate not-ready).
     n.ready = true;
-    fit(pod, Default::default(), &n)
-        .iter()
-        .all(|r| r.starts_with("Insufficient") || r == "Too many pods")
+    node_filters(pod, &n).is_none()
 }
 
 pub fn reconcile(ctl: &mut Controllers, txn: &mut Txn<'_>, ns: &str, name: &str, ts: &str) {

@@ -3,11 +3,12 @@
 //! Recreate one step per reconcile, history pruning and the Deployment status.
 
 use super::{DEPLOYMENTS, REPLICASETS, annotation_i64, owned, owner_ref, put_if_changed};
-use super::{scaled, set_condition, strip_hash_labels, template_hash};
+use super::{scaled, strip_hash_labels, template_hash};
 use crate::gc::{self, Propagation};
 use crate::meta::fill_create_metadata;
 use crate::store::{Txn, meta_str};
 use serde_json::{Value, json};
+use std::time::Duration;
 
 pub const REVISION: &str = "deployment.kubernetes.io/revision";
 const REVISION_HISTORY: &str = "deployment.kubernetes.io/revision-history";
@@ -121,12 +122,12 @@ fn observed_fixture(d: &Value, rses: &[Value]) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
-pub fn reconcile(txn: &mut Txn<'_>, ns: &str, name: &str, ts: &str) {
-    let Some(d) = txn.get(DEPLOYMENTS, ns, name).cloned() else {
-        return;
-    };
+/// Reconciles one Deployment; returns when to look again if the rollout is
+/// waiting for its progress deadline (`requeueStuckDeployment`).
+pub fn reconcile(txn: &mut Txn<'_>, ns: &str, name: &str, ts: &str) -> Option<Duration> {
+    let d = txn.get(DEPLOYMENTS, ns, name).cloned()?;
     if d.pointer("/metadata/deletionTimestamp").is_some() {
-        return;
+        return None;
     }
     let replicas = d
         .pointer("/spec/replicas")
@@ -155,6 +156,7 @@ pub fn reconcile(txn: &mut Txn<'_>, ns: &str, name: &str, ts: &str) {
         .or_else(|| observed_fixture(&d, &rses));
 
     // Find or create the ReplicaSet of the current template.
+    let mut created = false;
     let new_rs: Option<Value> = match existing {
         Some(i) if paused => Some(rses[i].clone()),
         Some(i) => {
@@ -202,6 +204,7 @@ pub fn reconcile(txn: &mut Txn<'_>, ns: &str, name: &str, ts: &str) {
             fill_create_metadata(&mut rs, Some(ns), jiff::Timestamp::now());
             let stored = txn.put(REPLICASETS, rs);
             rses.push(stored.clone());
+            created = true;
             Some(stored)
         }
     };
@@ -240,10 +243,11 @@ pub fn reconcile(txn: &mut Txn<'_>, ns: &str, name: &str, ts: &str) {
         ns,
         name,
         new_name.as_deref(),
+        created,
         replicas,
         max_unavailable,
         ts,
-    );
+    )
 }
 
 /// One RollingUpdate step: scale the new ReplicaSet up within maxSurge, then
@@ -352,25 +356,110 @@ fn cleanup(txn: &mut Txn<'_>, d: &Value, new_name: &Option<String>) {
     }
 }
 
+const PROGRESSING: &str = "Progressing";
+/// The API default when a Deployment does not say.
+const DEFAULT_PROGRESS_DEADLINE: i64 = 600;
+
+fn condition<'a>(conditions: &'a [Value], kind: &str) -> Option<&'a Value> {
+    conditions
+        .iter()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some(kind))
+}
+
+fn cond_str<'a>(c: &'a Value, k: &str) -> &'a str {
+    c.get(k).and_then(Value::as_str).unwrap_or("")
+}
+
+/// `SetDeploymentCondition`: nothing changes when status and reason are the
+/// same; otherwise the condition moves to the end of the list, keeping its
+/// lastTransitionTime when only the reason changed.
+fn set_deployment_condition(
+    conditions: &mut Vec<Value>,
+    kind: &str,
+    status: &str,
+    reason: &str,
+    message: &str,
+    ts: &str,
+) {
+    let current = condition(conditions, kind).cloned();
+    if let Some(c) = &current
+        && cond_str(c, "status") == status
+        && cond_str(c, "reason") == reason
+    {
+        return;
+    }
+    let transition = match &current {
+        Some(c) if cond_str(c, "status") == status => cond_str(c, "lastTransitionTime").to_string(),
+        _ => ts.to_string(),
+    };
+    conditions.retain(|c| c.get("type").and_then(Value::as_str) != Some(kind));
+    conditions.push(json!({"type": kind, "status": status, "lastUpdateTime": ts,
+        "lastTransitionTime": transition, "reason": reason, "message": message}));
+}
+
+/// Counts the controller derives from its ReplicaSets (`calculateStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Counts {
+    replicas: i64,
+    updated: i64,
+    ready: i64,
+    available: i64,
+}
+
+fn counts_of(status: Option<&Value>) -> Counts {
+    let n = |k: &str| {
+        status
+            .and_then(|s| s.get(k))
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+    };
+    Counts {
+        replicas: n("replicas"),
+        updated: n("updatedReplicas"),
+        ready: n("readyReplicas"),
+        available: n("availableReplicas"),
+    }
+}
+
+/// `DeploymentProgressing`: more updated, ready or available replicas, or
+/// fewer old ones, than the last status recorded.
+fn progressed(old: Counts, new: Counts) -> bool {
+    new.updated > old.updated
+        || (new.replicas - new.updated) < (old.replicas - old.updated)
+        || new.ready > old.ready
+        || new.available > old.available
+}
+
+/// When a Progressing condition's last update plus the deadline lies; None
+/// when the time cannot be read.
+fn deadline_of(cond: &Value, seconds: i64) -> Option<jiff::Timestamp> {
+    let from: jiff::Timestamp = cond_str(cond, "lastUpdateTime").parse().ok()?;
+    from.checked_add(jiff::SignedDuration::from_secs(seconds))
+        .ok()
+}
+
+#[allow(clippy::too_many_arguments)] // the controller's view of one sync
 fn write_status(
     txn: &mut Txn<'_>,
     ns: &str,
     name: &str,
     new_name: Option<&str>,
+    created: bool,
     replicas: i64,
     max_unavailable: i64,
     ts: &str,
-) {
-    let Some(d) = txn.get(DEPLOYMENTS, ns, name).cloned() else {
-        return;
-    };
+) -> Option<Duration> {
+    let d = txn.get(DEPLOYMENTS, ns, name).cloned()?;
     let rses = owned(txn, REPLICASETS, &d);
     let sum = |ptr: &str| rses.iter().map(|r| int(r, ptr)).sum::<i64>();
     let new_rs = rses.iter().find(|r| Some(meta_str(r, "name")) == new_name);
-    let status_replicas = sum("/status/replicas");
-    let updated = new_rs.map_or(0, |r| int(r, "/status/replicas"));
-    let ready = sum("/status/readyReplicas");
-    let available = sum("/status/availableReplicas");
+    let now = Counts {
+        replicas: sum("/status/replicas"),
+        updated: new_rs.map_or(0, |r| int(r, "/status/replicas")),
+        ready: sum("/status/readyReplicas"),
+        available: sum("/status/availableReplicas"),
+    };
+    let before = counts_of(d.get("status"));
     let total_spec = sum("/spec/replicas");
     let generation = int(&d, "/metadata/generation").max(1);
     let mut conditions: Vec<Value> = d
@@ -378,69 +467,149 @@ fn write_status(
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    if available >= replicas - max_unavailable {
-        set_condition(
+    let paused = d
+        .pointer("/spec/paused")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let deadline = d
+        .pointer("/spec/progressDeadlineSeconds")
+        .and_then(Value::as_i64)
+        .unwrap_or(DEFAULT_PROGRESS_DEADLINE);
+    // `math.MaxInt32` means "no deadline" to the real controller.
+    let has_deadline = deadline != i64::from(i32::MAX);
+    // What getNewReplicaSet records before the rollout is looked at.
+    match new_name {
+        Some(n) if created && has_deadline => set_deployment_condition(
+            &mut conditions,
+            PROGRESSING,
+            "True",
+            "NewReplicaSetCreated",
+            &format!("Created new replica set \"{n}\""),
+            ts,
+        ),
+        Some(n) if has_deadline && condition(&conditions, PROGRESSING).is_none() => {
+            set_deployment_condition(
+                &mut conditions,
+                PROGRESSING,
+                "True",
+                "FoundNewReplicaSet",
+                &format!("Found new replica set \"{n}\""),
+                ts,
+            )
+        }
+        _ => {}
+    }
+    if available_enough(now.available, replicas, max_unavailable) {
+        set_deployment_condition(
             &mut conditions,
             "Available",
             "True",
             "MinimumReplicasAvailable",
             "Deployment has minimum availability.",
             ts,
-            true,
         );
     } else {
-        set_condition(
+        set_deployment_condition(
             &mut conditions,
             "Available",
             "False",
             "MinimumReplicasUnavailable",
             "Deployment does not have minimum availability.",
             ts,
-            true,
         );
     }
-    let paused = d
-        .pointer("/spec/paused")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let complete = updated == replicas && status_replicas == replicas && available >= replicas;
-    match (paused, new_name) {
-        (true, _) => set_condition(
+    let complete = now.updated == replicas && now.replicas == replicas && now.available == replicas;
+    let mut requeue = None;
+    if paused {
+        set_deployment_condition(
             &mut conditions,
-            "Progressing",
+            PROGRESSING,
             "Unknown",
             "DeploymentPaused",
             "Deployment is paused",
             ts,
-            true,
-        ),
-        (false, Some(n)) if complete => set_condition(
+        );
+    } else if condition(&conditions, PROGRESSING)
+        .is_some_and(|c| cond_str(c, "reason") == "DeploymentPaused")
+    {
+        set_deployment_condition(
             &mut conditions,
-            "Progressing",
-            "True",
-            "NewReplicaSetAvailable",
-            &format!("ReplicaSet \"{n}\" has successfully progressed."),
+            PROGRESSING,
+            "Unknown",
+            "DeploymentResumed",
+            "Deployment is resumed",
             ts,
-            true,
-        ),
-        (false, Some(n)) => set_condition(
-            &mut conditions,
-            "Progressing",
-            "True",
-            "ReplicaSetUpdated",
-            &format!("ReplicaSet \"{n}\" is progressing."),
-            ts,
-            true,
-        ),
-        (false, None) => {}
+        );
+    } else if has_deadline && let Some(n) = new_name {
+        // syncRolloutStatus: estimate progress unless this rollout already
+        // completed.
+        let current = condition(&conditions, PROGRESSING).cloned();
+        let already_complete = now.replicas == now.updated
+            && current
+                .as_ref()
+                .is_some_and(|c| cond_str(c, "reason") == "NewReplicaSetAvailable");
+        if !already_complete {
+            if complete {
+                set_deployment_condition(
+                    &mut conditions,
+                    PROGRESSING,
+                    "True",
+                    "NewReplicaSetAvailable",
+                    &format!("ReplicaSet \"{n}\" has successfully progressed."),
+                    ts,
+                );
+            } else if progressed(before, now) {
+                // Progress refreshes lastUpdateTime even with the same reason.
+                let transition = current
+                    .as_ref()
+                    .filter(|c| cond_str(c, "status") == "True")
+                    .map_or(ts.to_string(), |c| {
+                        cond_str(c, "lastTransitionTime").to_string()
+                    });
+                conditions.retain(|c| c.get("type").and_then(Value::as_str) != Some(PROGRESSING));
+                conditions.push(
+                    json!({"type": PROGRESSING, "status": "True", "lastUpdateTime": ts,
+                    "lastTransitionTime": transition, "reason": "ReplicaSetUpdated",
+                    "message": format!("ReplicaSet \"{n}\" is progressing.")}),
+                );
+            } else if let Some(c) = &current
+                && cond_str(c, "reason") != "NewReplicaSetAvailable"
+            {
+                let timed_out = cond_str(c, "reason") == "ProgressDeadlineExceeded"
+                    || deadline_of(c, deadline).is_some_and(|t| t < jiff::Timestamp::now());
+                if timed_out {
+                    set_deployment_condition(
+                        &mut conditions,
+                        PROGRESSING,
+                        "False",
+                        "ProgressDeadlineExceeded",
+                        &format!("ReplicaSet \"{n}\" has timed out progressing."),
+                        ts,
+                    );
+                }
+            }
+        }
+        // requeueStuckDeployment: look again when the deadline passes.
+        if !complete
+            && let Some(c) = condition(&conditions, PROGRESSING)
+            && !matches!(
+                cond_str(c, "reason"),
+                "ProgressDeadlineExceeded" | "NewReplicaSetAvailable"
+            )
+            && let Some(at) = deadline_of(c, deadline)
+        {
+            let left = jiff::Timestamp::now().duration_until(at);
+            let left = Duration::try_from(left).unwrap_or(Duration::ZERO);
+            requeue = Some(left + Duration::from_millis(100));
+        }
     }
     let mut status = json!({
         "observedGeneration": generation,
-        "replicas": status_replicas,
-        "updatedReplicas": updated,
-        "readyReplicas": ready,
-        "availableReplicas": available,
-        "unavailableReplicas": (total_spec - available).max(0),
+        "replicas": now.replicas,
+        "updatedReplicas": now.updated,
+        "readyReplicas": now.ready,
+        "availableReplicas": now.available,
+        "unavailableReplicas": (total_spec - now.available).max(0),
         "conditions": conditions,
     });
     if let Some(m) = status.as_object_mut() {
@@ -458,6 +627,11 @@ fn write_status(
         }
     }
     put_if_changed(txn, DEPLOYMENTS, &d, new);
+    requeue
+}
+
+fn available_enough(available: i64, replicas: i64, max_unavailable: i64) -> bool {
+    available >= replicas - max_unavailable
 }
 
 #[cfg(test)]

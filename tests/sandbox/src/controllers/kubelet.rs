@@ -4,6 +4,9 @@
 
 use super::scheduler::{IpAllocator, strip_empty};
 use super::{NODES, fnv32a, set_condition};
+use crate::logs::ContainerLogs;
+use crate::runtime::failures::{Mode, Rule};
+use crate::runtime::{Applied, Runtime};
 use crate::store::{Inner, meta_str};
 use serde_json::{Value, json};
 
@@ -219,7 +222,13 @@ fn container_id() -> String {
 
 /// The pod's next status on its node: Running and Ready, or waiting.
 /// Unbound pods and pods already running are returned as they are.
-pub fn sync(inner: &Inner, ips: &mut IpAllocator, mut pod: Value, ts: &str) -> Value {
+pub fn sync(
+    inner: &Inner,
+    ips: &mut IpAllocator,
+    runtime: &Runtime,
+    mut pod: Value,
+    ts: &str,
+) -> Value {
     let node_name = pod
         .pointer("/spec/nodeName")
         .and_then(Value::as_str)
@@ -277,13 +286,25 @@ pub fn sync(inner: &Inner, ips: &mut IpAllocator, mut pod: Value, ts: &str) -> V
         st["podIP"] = json!(ip);
         st["podIPs"] = json!([{"ip": ip}]);
     }
+    // A container that would start may still fail the way a fixture rule says.
+    let failure = if started {
+        runtime.failure_for(inner, &pod)
+    } else {
+        None
+    };
     let mut statuses = Vec::new();
     for (c, err) in containers.iter().zip(&errors) {
         let name = c.get("name").and_then(Value::as_str).unwrap_or("");
         let image = c.get("image").and_then(Value::as_str).unwrap_or("");
         let mut cs = json!({"name": name, "image": image, "imageID": "", "ready": started,
             "restartCount": 0, "started": started, "lastState": {}});
-        if started {
+        let failing = failure
+            .as_ref()
+            .filter(|(_, names)| names.iter().any(|n| n == name))
+            .map(|(rule, _)| *rule);
+        if let Some(rule) = failing {
+            cs = failed_status(&pod, c, rule, ts);
+        } else if started {
             cs["imageID"] = json!(image_id(image));
             cs["containerID"] = json!(container_id());
             cs["state"] = json!({"running": {"startedAt": ts}});
@@ -302,6 +323,9 @@ pub fn sync(inner: &Inner, ips: &mut IpAllocator, mut pod: Value, ts: &str) -> V
             cs["started"] = json!(true);
         }
         statuses.push(cs);
+    }
+    if let Some((rule, names)) = &failure {
+        record_failure(runtime, &pod, rule, names);
     }
     st["containerStatuses"] = json!(statuses);
     if let Some(inits) = pod
@@ -343,6 +367,7 @@ pub fn sync(inner: &Inner, ips: &mut IpAllocator, mut pod: Value, ts: &str) -> V
         false,
     );
     set_condition(&mut conditions, "Initialized", "True", "", "", ts, false);
+    st["phase"] = json!(phase(&statuses));
     if unready.is_empty() {
         set_condition(&mut conditions, "Ready", "True", "", "", ts, false);
         set_condition(
@@ -354,7 +379,6 @@ pub fn sync(inner: &Inner, ips: &mut IpAllocator, mut pod: Value, ts: &str) -> V
             ts,
             false,
         );
-        st["phase"] = json!("Running");
     } else {
         let list = unready
             .iter()
@@ -380,7 +404,6 @@ pub fn sync(inner: &Inner, ips: &mut IpAllocator, mut pod: Value, ts: &str) -> V
             ts,
             false,
         );
-        st["phase"] = json!("Pending");
     }
     set_condition(&mut conditions, "PodScheduled", "True", "", "", ts, false);
     strip_empty(&mut conditions);
@@ -392,6 +415,99 @@ pub fn sync(inner: &Inner, ips: &mut IpAllocator, mut pod: Value, ts: &str) -> V
     }
     pod["status"] = st;
     pod
+}
+
+/// The pod phase from its container states (`getPhase` for restartPolicy
+/// Always): a container not yet started keeps the pod Pending; started
+/// containers (running, or waiting to restart after a run) make it Running.
+fn phase(statuses: &[Value]) -> &'static str {
+    let waiting = statuses.iter().any(|cs| {
+        cs.pointer("/state/waiting").is_some() && cs.pointer("/lastState/terminated").is_none()
+    });
+    if waiting || statuses.is_empty() {
+        "Pending"
+    } else {
+        "Running"
+    }
+}
+
+/// The kubelet's CrashLoopBackOff delay after `restarts` restarts:
+/// 10 s doubling per restart, capped at 5 minutes.
+fn back_off(restarts: i64) -> String {
+    let secs = (10i64 << (restarts - 1).clamp(0, 5)).min(300);
+    if secs % 60 == 0 {
+        format!("{}m0s", secs / 60)
+    } else if secs > 60 {
+        format!("{}m{}s", secs / 60, secs % 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+
+/// A container status as a failure rule makes it.
+fn failed_status(pod: &Value, c: &Value, rule: &Rule, ts: &str) -> Value {
+    let name = c.get("name").and_then(Value::as_str).unwrap_or("");
+    let image = c.get("image").and_then(Value::as_str).unwrap_or("");
+    let mut cs = json!({"name": name, "image": image, "imageID": "", "ready": false,
+        "restartCount": 0, "started": false, "lastState": {}});
+    match rule.mode {
+        Mode::CrashLoopBackOff => {
+            let id = container_id();
+            let restarts = rule.restart_count.max(1);
+            let mut terminated = json!({"exitCode": rule.exit_code, "reason": rule.reason,
+                "startedAt": ts, "finishedAt": ts, "containerID": id});
+            if !rule.message.is_empty() {
+                terminated["message"] = json!(rule.message);
+            }
+            cs["imageID"] = json!(image_id(image));
+            cs["containerID"] = json!(id);
+            cs["restartCount"] = json!(restarts);
+            cs["lastState"] = json!({"terminated": terminated});
+            cs["state"] = json!({"waiting": {"reason": "CrashLoopBackOff",
+                "message": format!("back-off {} restarting failed container={name} pod={}_{}({})",
+                    back_off(restarts), meta_str(pod, "name"), meta_str(pod, "namespace"),
+                    meta_str(pod, "uid"))}});
+        }
+        Mode::NotReady => {
+            cs["imageID"] = json!(image_id(image));
+            cs["containerID"] = json!(container_id());
+            cs["started"] = json!(true);
+            cs["state"] = json!({"running": {"startedAt": ts}});
+        }
+        Mode::ImagePullBackOff => {
+            cs["state"] = json!({"waiting": {"reason": "ImagePullBackOff",
+                "message": format!("Back-off pulling image \"{image}\"")}});
+        }
+    }
+    cs
+}
+
+/// Tells the runtime what failed, with the logs the failed runs wrote.
+fn record_failure(runtime: &Runtime, pod: &Value, rule: &Rule, names: &[String]) {
+    let logs = names
+        .iter()
+        .filter(|_| rule.mode != Mode::ImagePullBackOff)
+        .map(|n| {
+            let previous = (rule.mode == Mode::CrashLoopBackOff).then(|| rule.log.clone());
+            (
+                n.clone(),
+                ContainerLogs {
+                    current: rule.log.clone(),
+                    previous,
+                },
+            )
+        })
+        .collect();
+    runtime.record(
+        meta_str(pod, "uid"),
+        Applied {
+            rule: rule.name.clone(),
+            mode: rule.mode.clone(),
+            containers: names.to_vec(),
+            message: rule.message.clone(),
+        },
+        logs,
+    );
 }
 
 #[cfg(test)]

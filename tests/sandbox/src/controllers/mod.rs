@@ -12,16 +12,22 @@ pub mod daemonset;
 pub mod deployment;
 pub mod disruption;
 pub mod kubelet;
+pub mod podaffinity;
 pub mod quantity;
 pub mod replicaset;
 pub mod scheduler;
+pub mod snapshot;
 pub mod statefulset;
+pub mod volumes;
 
 use crate::meta::{fill_create_metadata, rfc3339};
+use crate::runtime::Runtime;
+use crate::runtime::failures::Mode;
 use crate::store::{Event, EventType, Store, Txn, meta_str};
 use serde_json::{Value, json};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 pub const DEPLOYMENTS: &str = "apps/deployments";
@@ -41,11 +47,23 @@ pub enum Key {
     ReplicaSet(String, String),
     StatefulSet(String, String),
     DaemonSet(String, String),
+    /// A VolumeSnapshot to cut or make ready (before the claims that
+    /// restore from it).
+    Snapshot(String, String),
+    /// A PersistentVolumeClaim created after startup, to provision and bind
+    /// (before the pods that mount it).
+    Claim(String, String),
+    /// One pod created directly through the API, to schedule and start.
+    Pod(String, String),
     /// Simulated pods still waiting for a node (retried when nodes change).
     Unscheduled,
     /// Simulated pods in a namespace waiting for a Secret/ConfigMap/PVC.
     Waiting(String),
     Pdb(String, String),
+    /// A deleted snapshot's content (name, snapshot uid), released per its policy.
+    SnapshotGone(String, String),
+    /// A deleted claim (uid) whose volume (name) follows its reclaim policy.
+    ClaimGone(String, String),
 }
 
 /// The controllers' own memory: which pods they simulate and the work queue.
@@ -56,10 +74,24 @@ pub struct Controllers {
     touched: HashSet<Key>,
     /// Pods created by the controllers that are not running yet, by (ns, name).
     pending: BTreeSet<(String, String)>,
-    /// uids of pods the controllers created (only these get kubelet statuses).
+    /// uids of pods created after startup, by the controllers or through the
+    /// API (only these get kubelet statuses; fixture pods stay frozen).
     simulated: HashSet<String>,
+    /// uids of API-created pods left to another scheduler (`schedulerName`),
+    /// taken over by the kubelet once something binds them.
+    foreign: HashSet<String>,
     ips: scheduler::IpAllocator,
     usage: scheduler::Usage,
+    /// Keys to reconcile again at a time (progress deadlines, snapshot
+    /// readiness delays): the only work not driven by a store event.
+    timers: BTreeSet<(Instant, Key)>,
+    /// Failure rules from the fixtures, and what they did to pods.
+    runtime: Arc<Runtime>,
+    /// Claims created after startup still waiting, with why (the last
+    /// reason reported, so an unchanged wait records no new event).
+    claims: HashMap<(String, String), volumes::Waiting>,
+    /// Snapshots not ready yet (retried when claims or classes change).
+    snapshots: BTreeSet<(String, String)>,
 }
 
 /// Subscribes to the store and does the startup work (status for PDBs that
@@ -78,13 +110,21 @@ pub struct Feed(tokio::sync::broadcast::Receiver<Arc<Event>>);
 pub async fn run(state: Arc<crate::http::State>, feed: Feed) {
     let store = &state.store;
     let Feed(mut rx) = feed;
-    let mut ctl = Controllers::default();
+    let mut ctl = Controllers {
+        runtime: state.runtime.clone(),
+        ..Default::default()
+    };
     loop {
-        match rx.recv().await {
-            Ok(ev) => ctl.observe(store, &ev),
-            Err(RecvError::Lagged(_)) => ctl.resync(),
-            Err(RecvError::Closed) => return,
+        let next_timer = ctl.timers.first().map(|(at, _)| *at);
+        tokio::select! {
+            received = rx.recv() => match received {
+                Ok(ev) => ctl.observe(store, &ev),
+                Err(RecvError::Lagged(_)) => ctl.resync(),
+                Err(RecvError::Closed) => return,
+            },
+            _ = sleep_until(next_timer), if next_timer.is_some() => {}
         }
+        ctl.fire_timers();
         // Drain the feed and the queue together: every reconcile may write,
         // and its events can add keys that must run in this same burst.
         let mut budget = 100_000u32;
@@ -118,6 +158,12 @@ pub fn now() -> String {
     rfc3339(jiff::Timestamp::now())
 }
 
+async fn sleep_until(at: Option<Instant>) {
+    if let Some(at) = at {
+        tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+    }
+}
+
 impl Controllers {
     fn push(&mut self, key: Key) {
         if matches!(
@@ -127,6 +173,29 @@ impl Controllers {
             self.touched.insert(key.clone());
         }
         self.queue.insert(key);
+    }
+
+    /// Reconciles `key` again after `delay` (an earlier pending time wins).
+    fn after(&mut self, key: Key, delay: Duration) {
+        let at = Instant::now() + delay;
+        if self.timers.iter().any(|(t, k)| *k == key && *t <= at) {
+            return;
+        }
+        self.timers.retain(|(_, k)| *k != key);
+        self.timers.insert((at, key));
+    }
+
+    /// Moves every due timer into the queue.
+    fn fire_timers(&mut self) {
+        let now = Instant::now();
+        while let Some((at, _)) = self.timers.first() {
+            if *at > now {
+                break;
+            }
+            if let Some((_, key)) = self.timers.pop_first() {
+                self.queue.insert(key);
+            }
+        }
     }
 
     fn resync(&mut self) {
@@ -170,6 +239,10 @@ impl Controllers {
                 if deleted {
                     self.pending.remove(&(ns.clone(), name.clone()));
                     self.simulated.remove(meta_str(obj, "uid"));
+                    self.foreign.remove(meta_str(obj, "uid"));
+                    self.runtime.forget(meta_str(obj, "uid"));
+                } else {
+                    self.adopt(ev);
                 }
                 if let Some((kind, owner)) = controller_of(obj) {
                     let owner = owner.to_string();
@@ -230,27 +303,155 @@ impl Controllers {
                     self.queue.insert(Key::Unscheduled);
                 }
             }
-            "/secrets" | "/configmaps" | "/persistentvolumeclaims"
-                if self.pending.iter().any(|(pns, _)| *pns == ns) =>
-            {
+            volumes::CLAIMS => {
+                if deleted {
+                    self.claims.remove(&(ns.clone(), name.clone()));
+                    if let Some(pv) = obj.pointer("/spec/volumeName").and_then(Value::as_str) {
+                        self.queue.insert(Key::ClaimGone(
+                            pv.to_string(),
+                            meta_str(obj, "uid").to_string(),
+                        ));
+                    }
+                } else if ev.kind == EventType::Added && !volumes::is_bound(obj) {
+                    self.queue.insert(Key::Claim(ns.clone(), name.clone()));
+                }
+                // Snapshots of this claim may be possible now.
+                let waiting: Vec<Key> = self
+                    .snapshots
+                    .iter()
+                    .filter(|(sns, _)| *sns == ns)
+                    .map(|(a, b)| Key::Snapshot(a.clone(), b.clone()))
+                    .collect();
+                self.queue.extend(waiting);
+                if self.pending.iter().any(|(pns, _)| *pns == ns) {
+                    self.queue.insert(Key::Waiting(ns));
+                }
+            }
+            volumes::CLASSES => {
+                let keys: Vec<Key> = self
+                    .claims
+                    .keys()
+                    .map(|(a, b)| Key::Claim(a.clone(), b.clone()))
+                    .collect();
+                self.queue.extend(keys);
+                if !self.pending.is_empty() {
+                    self.queue.insert(Key::Unscheduled);
+                }
+            }
+            snapshot::SNAPSHOTS => {
+                if deleted {
+                    self.snapshots.remove(&(ns.clone(), name.clone()));
+                    if let Some(c) = obj
+                        .pointer("/status/boundVolumeSnapshotContentName")
+                        .and_then(Value::as_str)
+                    {
+                        self.queue.insert(Key::SnapshotGone(
+                            c.to_string(),
+                            meta_str(obj, "uid").to_string(),
+                        ));
+                    }
+                } else {
+                    self.queue.insert(Key::Snapshot(ns.clone(), name));
+                }
+                // Claims restoring from it, and pods waiting on those claims.
+                let keys: Vec<Key> = self
+                    .claims
+                    .keys()
+                    .filter(|(cns, _)| *cns == ns)
+                    .map(|(a, b)| Key::Claim(a.clone(), b.clone()))
+                    .collect();
+                self.queue.extend(keys);
+                if self.pending.iter().any(|(pns, _)| *pns == ns) {
+                    self.queue.insert(Key::Waiting(ns));
+                }
+            }
+            snapshot::SNAPSHOT_CLASSES => {
+                let keys: Vec<Key> = self
+                    .snapshots
+                    .iter()
+                    .map(|(a, b)| Key::Snapshot(a.clone(), b.clone()))
+                    .collect();
+                self.queue.extend(keys);
+            }
+            "/secrets" | "/configmaps" if self.pending.iter().any(|(pns, _)| *pns == ns) => {
                 self.queue.insert(Key::Waiting(ns));
             }
             _ => {}
         }
     }
 
+    /// A pod created through the API (not by a controller) is scheduled and
+    /// started like the controllers' own, as a real cluster does; a pod for
+    /// another scheduler waits until something binds it to a node.
+    fn adopt(&mut self, ev: &Event) {
+        let pod = &ev.object;
+        let uid = meta_str(pod, "uid");
+        if self.simulated.contains(uid)
+            || pod.pointer("/metadata/deletionTimestamp").is_some()
+            || matches!(
+                pod.pointer("/status/phase").and_then(Value::as_str),
+                Some("Succeeded" | "Failed")
+            )
+        {
+            return;
+        }
+        let bound = pod
+            .pointer("/spec/nodeName")
+            .and_then(Value::as_str)
+            .is_some_and(|n| !n.is_empty());
+        let created = ev.kind == EventType::Added;
+        if !(created || (bound && self.foreign.contains(uid))) {
+            // A fixture pod written through the API stays frozen.
+            return;
+        }
+        if !bound && !scheduler::wants_scheduling(pod) {
+            self.foreign.insert(uid.to_string());
+            return;
+        }
+        self.foreign.remove(uid);
+        self.simulated.insert(uid.to_string());
+        let key = (
+            meta_str(pod, "namespace").to_string(),
+            meta_str(pod, "name").to_string(),
+        );
+        self.pending.insert(key.clone());
+        self.queue.insert(Key::Pod(key.0, key.1));
+    }
+
     fn reconcile(&mut self, store: &Store, key: Key) {
         let started = std::time::Instant::now();
         let ts = now();
-        store.write(false, |txn| match &key {
-            Key::Deployment(ns, name) => deployment::reconcile(txn, ns, name, &ts),
-            Key::ReplicaSet(ns, name) => replicaset::reconcile(self, txn, ns, name, &ts),
-            Key::StatefulSet(ns, name) => statefulset::reconcile(self, txn, ns, name, &ts),
-            Key::DaemonSet(ns, name) => daemonset::reconcile(self, txn, ns, name, &ts),
-            Key::Unscheduled => self.retry_pending(txn, None, &ts),
-            Key::Waiting(ns) => self.retry_pending(txn, Some(ns), &ts),
-            Key::Pdb(ns, name) => disruption::reconcile(txn, ns, name, &ts),
+        let requeue = store.write(false, |txn| {
+            match &key {
+                Key::Deployment(ns, name) => return deployment::reconcile(txn, ns, name, &ts),
+                Key::ReplicaSet(ns, name) => replicaset::reconcile(self, txn, ns, name, &ts),
+                Key::StatefulSet(ns, name) => statefulset::reconcile(self, txn, ns, name, &ts),
+                Key::DaemonSet(ns, name) => daemonset::reconcile(self, txn, ns, name, &ts),
+                Key::Snapshot(ns, name) => {
+                    let again = snapshot::reconcile(txn, ns, name, &ts);
+                    let ready = txn.get(snapshot::SNAPSHOTS, ns, name).is_some_and(|s| {
+                        s.pointer("/status/readyToUse").and_then(Value::as_bool) == Some(true)
+                    });
+                    if ready || txn.get(snapshot::SNAPSHOTS, ns, name).is_none() {
+                        self.snapshots.remove(&(ns.clone(), name.clone()));
+                    } else {
+                        self.snapshots.insert((ns.clone(), name.clone()));
+                    }
+                    return again;
+                }
+                Key::Claim(ns, name) => volumes::reconcile(self, txn, ns, name, &ts),
+                Key::SnapshotGone(content, uid) => snapshot::release_content(txn, content, uid),
+                Key::ClaimGone(pv, uid) => volumes::reclaim(txn, pv, uid),
+                Key::Pod(ns, name) => self.retry_pod(txn, ns, name, &ts),
+                Key::Unscheduled => self.retry_pending(txn, None, &ts),
+                Key::Waiting(ns) => self.retry_pending(txn, Some(ns), &ts),
+                Key::Pdb(ns, name) => disruption::reconcile(txn, ns, name, &ts),
+            }
+            None
         });
+        if let Some(delay) = requeue {
+            self.after(key.clone(), delay);
+        }
         tracing::debug!(
             ?key,
             us = started.elapsed().as_micros() as u64,
@@ -272,10 +473,25 @@ impl Controllers {
 
     /// Scheduler then kubelet: the pod's next state (bound, running or waiting).
     fn advance(&mut self, txn: &mut Txn<'_>, pod: Value, ts: &str) -> Value {
-        let before = problem(&pod);
-        let pod = scheduler::schedule(txn.inner(), &mut self.usage, pod, ts);
-        let pod = kubelet::sync(txn.inner(), &mut self.ips, pod, ts);
-        if let Some(p) = problem(&pod)
+        let before = problem(&pod, &self.runtime);
+        let was_bound = pod.pointer("/spec/nodeName").is_some_and(|n| !n.is_null());
+        let mut pod = scheduler::schedule(txn.inner(), &mut self.usage, pod, ts);
+        if !was_bound
+            && let Some(node) = pod
+                .pointer("/spec/nodeName")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+            && let Err(why) = volumes::bind_for_pod(self, txn, &pod, &node, ts)
+        {
+            // PreBind could not bind the pod's volumes: it stays unbound.
+            if let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut) {
+                spec.remove("nodeName");
+            }
+            self.usage.set(&pod);
+            pod = scheduler::prebind_failed(pod, &why, ts);
+        }
+        let pod = kubelet::sync(txn.inner(), &mut self.ips, &self.runtime, pod, ts);
+        if let Some(p) = problem(&pod, &self.runtime)
             && before.as_ref() != Some(&p)
         {
             record_event(txn, &pod, &p, ts);
@@ -300,17 +516,26 @@ impl Controllers {
             .cloned()
             .collect();
         for (pns, pname) in keys {
-            let Some(pod) = txn.get(PODS, &pns, &pname).cloned() else {
-                self.pending.remove(&(pns, pname));
-                continue;
-            };
-            if !self.simulated.contains(meta_str(&pod, "uid")) {
-                self.pending.remove(&(pns, pname));
-                continue;
-            }
-            let next = self.advance(txn, pod.clone(), ts);
-            put_if_changed(txn, PODS, &pod, next);
+            self.retry_pod(txn, &pns, &pname, ts);
         }
+    }
+
+    /// Advances one pending simulated pod (scheduler, then kubelet).
+    fn retry_pod(&mut self, txn: &mut Txn<'_>, ns: &str, name: &str, ts: &str) {
+        let key = (ns.to_string(), name.to_string());
+        if !self.pending.contains(&key) {
+            return;
+        }
+        let Some(pod) = txn.get(PODS, ns, name).cloned() else {
+            self.pending.remove(&key);
+            return;
+        };
+        if !self.simulated.contains(meta_str(&pod, "uid")) {
+            self.pending.remove(&key);
+            return;
+        }
+        let next = self.advance(txn, pod.clone(), ts);
+        put_if_changed(txn, PODS, &pod, next);
     }
 }
 
@@ -373,7 +598,7 @@ pub struct Problem {
     component: &'static str,
 }
 
-fn problem(pod: &Value) -> Option<Problem> {
+fn problem(pod: &Value, runtime: &Runtime) -> Option<Problem> {
     let unscheduled = pod
         .pointer("/status/conditions")
         .and_then(Value::as_array)
@@ -394,46 +619,101 @@ fn problem(pod: &Value) -> Option<Problem> {
             component: "default-scheduler",
         });
     }
-    let waiting = pod
+    let statuses = pod
         .pointer("/status/containerStatuses")
-        .and_then(Value::as_array)?
-        .iter()
-        .find_map(|cs| cs.pointer("/state/waiting"))?;
-    match waiting.get("reason").and_then(Value::as_str) {
-        Some("CreateContainerConfigError") => Some(Problem {
-            reason: "Failed",
-            message: format!(
-                "Error: {}",
-                waiting.get("message").and_then(Value::as_str).unwrap_or("")
-            ),
+        .and_then(Value::as_array)?;
+    let kubelet = |reason, message| {
+        Some(Problem {
+            reason,
+            message,
             component: "kubelet",
-        }),
-        // ContainerCreating (a missing volume source) would be FailedMount;
-        // the kubelet's mount message is not kept in the status, so no event.
-        _ => None,
+        })
+    };
+    for cs in statuses {
+        let Some(waiting) = cs.pointer("/state/waiting") else {
+            continue;
+        };
+        let text = |k: &str| waiting.get(k).and_then(Value::as_str).unwrap_or("");
+        let container = cs.get("name").and_then(Value::as_str).unwrap_or("");
+        match text("reason") {
+            "CreateContainerConfigError" => {
+                return kubelet("Failed", format!("Error: {}", text("message")));
+            }
+            "CrashLoopBackOff" => {
+                return kubelet(
+                    "BackOff",
+                    format!(
+                        "Back-off restarting failed container {container} in pod {}_{}({})",
+                        meta_str(pod, "name"),
+                        meta_str(pod, "namespace"),
+                        meta_str(pod, "uid")
+                    ),
+                );
+            }
+            "ImagePullBackOff" => {
+                let image = cs.get("image").and_then(Value::as_str).unwrap_or("");
+                return kubelet("BackOff", format!("Back-off pulling image \"{image}\""));
+            }
+            // ContainerCreating (a missing volume source) would be FailedMount;
+            // the kubelet's mount message is not kept in the status, so no event.
+            _ => {}
+        }
     }
+    // A container that runs but whose readiness probe fails (a NotReady rule).
+    let applied = runtime.applied(meta_str(pod, "uid"))?;
+    (applied.mode == Mode::NotReady).then_some(Problem {
+        reason: "Unhealthy",
+        message: applied.message,
+        component: "kubelet",
+    })
 }
 
 /// A core/v1 Warning Event about the pod (also served as events.k8s.io/v1).
 fn record_event(txn: &mut Txn<'_>, pod: &Value, p: &Problem, ts: &str) {
-    let ns = meta_str(pod, "namespace");
-    let pod_name = meta_str(pod, "name");
+    let host = pod
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .filter(|_| p.component == "kubelet");
+    object_event(
+        txn,
+        pod,
+        ("v1", "Pod"),
+        ("Warning", p.reason, &p.message),
+        (p.component, host),
+        ts,
+    );
+}
+
+/// A core/v1 Event about `obj` of (apiVersion, kind): (type, reason,
+/// message) from (component, host).
+pub fn object_event(
+    txn: &mut Txn<'_>,
+    obj: &Value,
+    (api_version, kind): (&str, &str),
+    (event_type, reason, message): (&str, &str, &str),
+    (component, host): (&str, Option<&str>),
+    ts: &str,
+) {
+    let ns = meta_str(obj, "namespace");
+    let obj_name = meta_str(obj, "name");
     let suffix: u64 = rand::random();
-    let name = format!("{pod_name}.{:016x}", suffix);
+    let name = format!("{obj_name}.{suffix:016x}");
     let mut ev = json!({"apiVersion": "v1", "kind": "Event",
-        "metadata": {"name": name, "namespace": ns},
-        "involvedObject": {"apiVersion": "v1", "kind": "Pod", "namespace": ns, "name": pod_name,
-            "uid": meta_str(pod, "uid")},
-        "reason": p.reason, "message": p.message, "type": "Warning", "count": 1,
-        "source": {"component": p.component}, "firstTimestamp": ts, "lastTimestamp": ts,
-        "reportingComponent": p.component, "reportingInstance": ""});
-    if let Some(node) = pod.pointer("/spec/nodeName").and_then(Value::as_str)
-        && p.component == "kubelet"
-    {
-        ev["source"]["host"] = json!(node);
-        ev["reportingInstance"] = json!(node);
+        "metadata": {"name": name, "namespace": if ns.is_empty() { "default" } else { ns }},
+        "involvedObject": {"apiVersion": api_version, "kind": kind, "name": obj_name,
+            "uid": meta_str(obj, "uid")},
+        "reason": reason, "message": message, "type": event_type, "count": 1,
+        "source": {"component": component}, "firstTimestamp": ts, "lastTimestamp": ts,
+        "reportingComponent": component, "reportingInstance": ""});
+    if !ns.is_empty() {
+        ev["involvedObject"]["namespace"] = json!(ns);
     }
-    fill_create_metadata(&mut ev, Some(ns), jiff::Timestamp::now());
+    if let Some(h) = host {
+        ev["source"]["host"] = json!(h);
+        ev["reportingInstance"] = json!(h);
+    }
+    let ev_ns = if ns.is_empty() { "default" } else { ns }.to_string();
+    fill_create_metadata(&mut ev, Some(&ev_ns), jiff::Timestamp::now());
     txn.put("/events", ev);
 }
 

@@ -2,43 +2,113 @@
 //! scheduler's plugins (unschedulable, taints, affinity, resources) and binds
 //! to the least allocated fit, or leaves the pod Pending with its message.
 
+use super::podaffinity::{self, ExistingAnti};
 use super::{NODES, PODS, expression_matches, quantity, set_condition};
 use crate::store::{Inner, meta_str};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 
-/// What a pod asks for: cpu in millicores, memory in bytes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What a pod asks for, as the scheduler counts it: cpu in millicores,
+/// memory and ephemeral storage in bytes, every other resource (extended
+/// resources such as `nvidia.com/gpu`, hugepages) in whole units.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Requests {
     pub cpu: i64,
     pub memory: i64,
+    pub ephemeral_storage: i64,
+    pub scalar: BTreeMap<String, i64>,
 }
 
-/// Requests of a pod as the scheduler counts them: the sum over containers,
-/// at least the largest init container; a limit without a request counts as
-/// the request (API defaulting does that).
-pub fn pod_requests(pod: &Value) -> Requests {
-    fn get(c: &Value, res: &str) -> Option<i64> {
-        let r = c.get("resources")?;
-        let v = r
-            .get("requests")
-            .and_then(|q| q.get(res))
-            .or_else(|| r.get("limits").and_then(|q| q.get(res)))?;
-        let text = match v {
+impl Requests {
+    /// A `ResourceList` (`{cpu: 100m, memory: 1Gi, nvidia.com/gpu: 1}`).
+    pub fn from_list(list: &Value) -> Requests {
+        let mut r = Requests::default();
+        for (name, q) in list.as_object().into_iter().flatten() {
+            r.set(name, q);
+        }
+        r
+    }
+
+    fn set(&mut self, name: &str, q: &Value) {
+        let text = match q {
             Value::String(s) => s.clone(),
             Value::Number(n) => n.to_string(),
-            _ => return None,
+            _ => return,
         };
-        if res == "cpu" {
+        let parsed = if name == "cpu" {
             quantity::millis(&text)
         } else {
             quantity::units(&text)
+        };
+        let Some(v) = parsed else {
+            return;
+        };
+        match name {
+            "cpu" => self.cpu = v,
+            "memory" => self.memory = v,
+            "ephemeral-storage" => self.ephemeral_storage = v,
+            "pods" => {}
+            other => {
+                self.scalar.insert(other.to_string(), v);
+            }
         }
     }
-    let of = |c: &Value| Requests {
-        cpu: get(c, "cpu").unwrap_or(0),
-        memory: get(c, "memory").unwrap_or(0),
-    };
+
+    pub fn add(&mut self, o: &Requests) {
+        self.cpu = self.cpu.saturating_add(o.cpu);
+        self.memory = self.memory.saturating_add(o.memory);
+        self.ephemeral_storage = self.ephemeral_storage.saturating_add(o.ephemeral_storage);
+        for (k, v) in &o.scalar {
+            let e = self.scalar.entry(k.clone()).or_default();
+            *e = e.saturating_add(*v);
+        }
+    }
+
+    pub fn sub(&mut self, o: &Requests) {
+        self.cpu -= o.cpu;
+        self.memory -= o.memory;
+        self.ephemeral_storage -= o.ephemeral_storage;
+        for (k, v) in &o.scalar {
+            *self.scalar.entry(k.clone()).or_default() -= v;
+        }
+    }
+
+    /// Per resource, the larger of the two.
+    pub fn max_with(&mut self, o: &Requests) {
+        self.cpu = self.cpu.max(o.cpu);
+        self.memory = self.memory.max(o.memory);
+        self.ephemeral_storage = self.ephemeral_storage.max(o.ephemeral_storage);
+        for (k, v) in &o.scalar {
+            let e = self.scalar.entry(k.clone()).or_default();
+            *e = (*e).max(*v);
+        }
+    }
+
+    fn scalar(&self, name: &str) -> i64 {
+        self.scalar.get(name).copied().unwrap_or(0)
+    }
+}
+
+/// A container's requests; a resource with a limit but no request counts
+/// its limit (API defaulting copies it).
+pub fn container_requests(c: &Value) -> Requests {
+    let mut r = c
+        .pointer("/resources/limits")
+        .map(Requests::from_list)
+        .unwrap_or_default();
+    if let Some(req) = c.pointer("/resources/requests").and_then(Value::as_object) {
+        for (name, q) in req {
+            r.set(name, q);
+        }
+    }
+    r
+}
+
+/// Requests of a pod as the scheduler counts them (`resourcehelper.PodRequests`):
+/// the sum over containers plus restartable (sidecar) init containers, at
+/// least what each regular init container needs alongside the sidecars
+/// started before it, plus the pod overhead.
+pub fn pod_requests(pod: &Value) -> Requests {
     let list = |k: &str| {
         pod.get("spec")
             .and_then(|s| s.get(k))
@@ -48,26 +118,38 @@ pub fn pod_requests(pod: &Value) -> Requests {
     };
     let mut sum = Requests::default();
     for c in list("containers") {
-        let r = of(c);
-        sum.cpu += r.cpu;
-        sum.memory += r.memory;
+        sum.add(&container_requests(c));
     }
+    let mut sidecars = Requests::default();
+    let mut init_peak = Requests::default();
     for c in list("initContainers") {
-        let r = of(c);
-        sum.cpu = sum.cpu.max(r.cpu);
-        sum.memory = sum.memory.max(r.memory);
+        let mut r = container_requests(c);
+        if c.get("restartPolicy").and_then(Value::as_str) == Some("Always") {
+            sum.add(&r);
+            sidecars.add(&r);
+            r = sidecars.clone();
+        } else {
+            r.add(&sidecars);
+        }
+        init_peak.max_with(&r);
+    }
+    sum.max_with(&init_peak);
+    if let Some(o) = pod.pointer("/spec/overhead") {
+        sum.add(&Requests::from_list(o));
     }
     sum
 }
 
 /// Requests of the pods bound to each node, kept up to date from the event
 /// feed so scheduling one pod costs O(nodes), not O(pods). Built lazily from
-/// the store on first use (fixture pods arrive without events).
+/// the store on first use (fixture pods arrive without events). Bound pods
+/// with required anti-affinity are indexed too, for the symmetric check.
 #[derive(Default)]
 pub struct Usage {
     ready: bool,
     by_node: HashMap<String, (Requests, i64)>,
     by_pod: HashMap<(String, String), (String, Requests)>,
+    anti: HashMap<(String, String), ExistingAnti>,
 }
 
 impl Usage {
@@ -111,24 +193,37 @@ impl Usage {
         }
         let r = pod_requests(pod);
         let e = self.by_node.entry(node.to_string()).or_default();
-        e.0.cpu += r.cpu;
-        e.0.memory += r.memory;
+        e.0.add(&r);
         e.1 += 1;
+        if podaffinity::has_required_anti_affinity(pod) {
+            self.anti.insert(
+                key.clone(),
+                ExistingAnti {
+                    node: node.to_string(),
+                    pod: pod.clone(),
+                },
+            );
+        }
         self.by_pod.insert(key, (node.to_string(), r));
     }
 
     pub fn remove(&mut self, ns: &str, name: &str) {
-        if let Some((node, r)) = self.by_pod.remove(&(ns.to_string(), name.to_string()))
+        let key = (ns.to_string(), name.to_string());
+        self.anti.remove(&key);
+        if let Some((node, r)) = self.by_pod.remove(&key)
             && let Some(e) = self.by_node.get_mut(&node)
         {
-            e.0.cpu -= r.cpu;
-            e.0.memory -= r.memory;
+            e.0.sub(&r);
             e.1 -= 1;
         }
     }
 
     fn of(&self, node: &str) -> (Requests, i64) {
-        self.by_node.get(node).copied().unwrap_or_default()
+        self.by_node.get(node).cloned().unwrap_or_default()
+    }
+
+    fn existing_anti(&self) -> Vec<ExistingAnti> {
+        self.anti.values().cloned().collect()
     }
 }
 
@@ -147,14 +242,25 @@ pub struct NodeView {
 }
 
 impl NodeView {
-    /// The node with `used`/`used_pods` already bound to it.
+    /// The node with `used`/`used_pods` already bound to it. Allocatable is
+    /// read as the scheduler reads it (capacity when allocatable is absent);
+    /// a node without cpu/memory figures is treated as roomy, not full.
     pub fn from_node(node: &Value, used: Requests, used_pods: i64) -> NodeView {
         let name = meta_str(node, "name").to_string();
-        let alloc = |k: &str| {
-            node.pointer(&format!("/status/allocatable/{k}"))
-                .or_else(|| node.pointer(&format!("/status/capacity/{k}")))
-                .and_then(Value::as_str)
-        };
+        let list = node
+            .pointer("/status/allocatable")
+            .or_else(|| node.pointer("/status/capacity"));
+        let mut alloc = list.map(Requests::from_list).unwrap_or_default();
+        let has = |k: &str| list.and_then(|l| l.get(k)).is_some();
+        for (k, slot) in [
+            ("cpu", &mut alloc.cpu),
+            ("memory", &mut alloc.memory),
+            ("ephemeral-storage", &mut alloc.ephemeral_storage),
+        ] {
+            if !has(k) {
+                *slot = i64::MAX / 4;
+            }
+        }
         NodeView {
             labels: node
                 .pointer("/metadata/labels")
@@ -170,16 +276,15 @@ impl NodeView {
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default(),
-            // A node without allocatable data is treated as roomy, not full.
-            alloc: Requests {
-                cpu: alloc("cpu")
-                    .and_then(quantity::millis)
-                    .unwrap_or(i64::MAX / 4),
-                memory: alloc("memory")
-                    .and_then(quantity::units)
-                    .unwrap_or(i64::MAX / 4),
-            },
-            alloc_pods: alloc("pods").and_then(quantity::units).unwrap_or(110),
+            alloc,
+            alloc_pods: list
+                .and_then(|l| l.get("pods"))
+                .and_then(|p| match p {
+                    Value::String(s) => quantity::units(s),
+                    Value::Number(n) => n.as_i64(),
+                    _ => None,
+                })
+                .unwrap_or(110),
             used,
             used_pods,
             name,
@@ -244,10 +349,34 @@ pub fn affinity_matches(pod: &Value, node: &NodeView) -> bool {
     selector_ok && affinity_ok
 }
 
-/// Why a node does not fit, in the default scheduler's words (empty = fits).
-/// Filters stop at the first failing plugin, as the framework does; the
-/// resource filter reports every insufficient resource at once.
-pub fn fit(pod: &Value, req: Requests, node: &NodeView) -> Vec<String> {
+/// A filter plugin's verdict on one node: the reasons it gives, and whether
+/// evicting other pods could ever help (`UnschedulableAndUnresolvable`
+/// otherwise), which decides the preemption half of the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterStatus {
+    pub reasons: Vec<String>,
+    pub unresolvable: bool,
+}
+
+impl FilterStatus {
+    pub fn unresolvable(reason: &str) -> FilterStatus {
+        FilterStatus {
+            reasons: vec![reason.to_string()],
+            unresolvable: true,
+        }
+    }
+
+    pub fn resolvable(reason: &str) -> FilterStatus {
+        FilterStatus {
+            reasons: vec![reason.to_string()],
+            unresolvable: false,
+        }
+    }
+}
+
+/// NodeUnschedulable, TaintToleration and NodeAffinity, in the framework's
+/// order; each rejects with `UnschedulableAndUnresolvable`.
+pub fn node_filters(pod: &Value, node: &NodeView) -> Option<FilterStatus> {
     let tols = tolerations(pod);
     if node.unschedulable
         && !tolerates(
@@ -255,7 +384,7 @@ pub fn fit(pod: &Value, req: Requests, node: &NodeView) -> Vec<String> {
             &json!({"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}),
         )
     {
-        return vec!["node(s) were unschedulable".into()];
+        return Some(FilterStatus::unresolvable("node(s) were unschedulable"));
     }
     let mut taints = node.taints.clone();
     if !node.ready {
@@ -264,31 +393,72 @@ pub fn fit(pod: &Value, req: Requests, node: &NodeView) -> Vec<String> {
     }
     for t in &taints {
         let effect = t.get("effect").and_then(Value::as_str).unwrap_or("");
+        // PreferNoSchedule only lowers a node's score; it never filters.
         if matches!(effect, "NoSchedule" | "NoExecute") && !tolerates(&tols, t) {
-            return vec![format!(
+            return Some(FilterStatus::unresolvable(&format!(
                 "node(s) had untolerated taint {{{}: {}}}",
                 t.get("key").and_then(Value::as_str).unwrap_or(""),
                 t.get("value").and_then(Value::as_str).unwrap_or("")
-            )];
+            )));
         }
     }
     if !affinity_matches(pod, node) {
-        return vec!["node(s) didn't match Pod's node affinity/selector".into()];
+        return Some(FilterStatus::unresolvable(
+            "node(s) didn't match Pod's node affinity/selector",
+        ));
     }
-    let mut out = Vec::new();
+    None
+}
+
+/// NodeResourcesFit (`fitsRequest`): the pod fits when, per resource,
+/// request <= allocatable - already requested, in exact integers (cpu in
+/// millicores, the rest in units). Every insufficient resource is reported;
+/// a request larger than the whole node is unresolvable.
+pub fn resources_fit(req: &Requests, node: &NodeView) -> Option<FilterStatus> {
+    let mut reasons = Vec::new();
+    let mut unresolvable = false;
     if node.used_pods + 1 > node.alloc_pods {
-        out.push("Too many pods".to_string());
+        reasons.push("Too many pods".to_string());
     }
-    if req.cpu > 0 && node.used.cpu + req.cpu > node.alloc.cpu {
-        out.push("Insufficient cpu".to_string());
+    let mut check = |name: &str, want: i64, alloc: i64, used: i64| {
+        if want > 0 && want > alloc.saturating_sub(used) {
+            reasons.push(format!("Insufficient {name}"));
+            unresolvable |= want > alloc;
+        }
+    };
+    check("cpu", req.cpu, node.alloc.cpu, node.used.cpu);
+    check("memory", req.memory, node.alloc.memory, node.used.memory);
+    check(
+        "ephemeral-storage",
+        req.ephemeral_storage,
+        node.alloc.ephemeral_storage,
+        node.used.ephemeral_storage,
+    );
+    for (name, want) in &req.scalar {
+        check(name, *want, node.alloc.scalar(name), node.used.scalar(name));
     }
-    if req.memory > 0 && node.used.memory + req.memory > node.alloc.memory {
-        out.push("Insufficient memory".to_string());
-    }
-    out
+    (!reasons.is_empty()).then_some(FilterStatus {
+        reasons,
+        unresolvable,
+    })
+}
+
+/// Why a node does not fit, in the default scheduler's words (None = fits).
+/// Filters stop at the first failing plugin, as the framework does; the
+/// resource filter reports every insufficient resource at once.
+pub fn fit(
+    pod: &Value,
+    req: &Requests,
+    node: &NodeView,
+    inter: &podaffinity::PreFilter,
+) -> Option<FilterStatus> {
+    node_filters(pod, node)
+        .or_else(|| resources_fit(req, node))
+        .or_else(|| podaffinity::filter(inter, node))
 }
 
 fn histogram(reasons: &BTreeMap<String, usize>) -> String {
+    // `sortReasonsHistogram`: "N reason" strings sorted as strings.
     let mut parts: Vec<String> = reasons.iter().map(|(r, n)| format!("{n} {r}")).collect();
     parts.sort();
     parts.join(", ")
@@ -296,21 +466,19 @@ fn histogram(reasons: &BTreeMap<String, usize>) -> String {
 
 /// The FailedScheduling message: `0/3 nodes are available: 1 node(s) were
 /// unschedulable, 2 Insufficient memory. preemption: 0/3 nodes are available: ...`.
-pub fn unschedulable_message(total: usize, per_node: &[Vec<String>]) -> String {
+/// Preemption cannot help on a node whose filter was unresolvable; elsewhere
+/// the sandbox has no lower-priority victims to offer.
+pub fn unschedulable_message(total: usize, per_node: &[FilterStatus]) -> String {
     let mut reasons = BTreeMap::new();
     let mut preemption = BTreeMap::new();
-    for r in per_node {
-        for x in r {
+    for st in per_node {
+        for x in &st.reasons {
             *reasons.entry(x.clone()).or_insert(0) += 1;
         }
-        // Evicting lower-priority pods only helps against resource shortage.
-        let resources = r
-            .iter()
-            .all(|x| x.starts_with("Insufficient") || x == "Too many pods");
-        let key = if resources && !r.is_empty() {
-            "No preemption victims found for incoming pod"
-        } else {
+        let key = if st.unresolvable {
             "Preemption is not helpful for scheduling"
+        } else {
+            "No preemption victims found for incoming pod"
         };
         *preemption.entry(key.to_string()).or_insert(0) += 1;
     }
@@ -324,14 +492,24 @@ pub fn unschedulable_message(total: usize, per_node: &[Vec<String>]) -> String {
     )
 }
 
+/// Whether the default scheduler would act on this pod at all: pods that
+/// name a node, or another scheduler, are not its business.
+pub fn wants_scheduling(pod: &Value) -> bool {
+    let bound = pod
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.is_empty());
+    let scheduler = pod
+        .pointer("/spec/schedulerName")
+        .and_then(Value::as_str)
+        .unwrap_or("default-scheduler");
+    !bound && (scheduler.is_empty() || scheduler == "default-scheduler")
+}
+
 /// Binds an unbound pod to the best node, or marks it Unschedulable.
 /// Pods that already name a node (DaemonSet pods) pass through.
 pub fn schedule(inner: &Inner, usage: &mut Usage, mut pod: Value, ts: &str) -> Value {
-    if pod
-        .pointer("/spec/nodeName")
-        .and_then(Value::as_str)
-        .is_some_and(|n| !n.is_empty())
-    {
+    if !wants_scheduling(&pod) {
         return pod;
     }
     let req = pod_requests(&pod);
@@ -343,34 +521,35 @@ pub fn schedule(inner: &Inner, usage: &mut Usage, mut pod: Value, ts: &str) -> V
             NodeView::from_node(n, used, pods)
         })
         .collect();
-    if let Some(claim) = missing_claim(inner, &pod) {
+    if let Some(why) = super::volumes::prefilter(inner, &pod) {
         // The VolumeBinding pre-filter fails before any node is looked at.
         let total = nodes.len();
         let msg = format!(
-            "0/{total} nodes are available: persistentvolumeclaim \"{claim}\" not found. preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling."
+            "0/{total} nodes are available: {why}. preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling."
         );
         return unschedulable(pod, &msg, ts);
     }
+    let inter = podaffinity::prefilter(inner, &pod, &nodes, &usage.existing_anti());
     let mut failures = Vec::new();
     let mut best: Option<(f64, &NodeView)> = None;
     for n in &nodes {
-        let why = fit(&pod, req, n);
-        if why.is_empty() {
-            let frac = |used: i64, r: i64, alloc: i64| {
-                if alloc <= 0 {
-                    1.0
-                } else {
-                    (used + r) as f64 / alloc as f64
+        match fit(&pod, &req, n, &inter) {
+            None => {
+                let frac = |used: i64, r: i64, alloc: i64| {
+                    if alloc <= 0 {
+                        1.0
+                    } else {
+                        (used + r) as f64 / alloc as f64
+                    }
+                };
+                let score = frac(n.used.cpu, req.cpu, n.alloc.cpu)
+                    + frac(n.used.memory, req.memory, n.alloc.memory)
+                    + frac(n.used_pods, 1, n.alloc_pods);
+                if best.is_none_or(|(s, _)| score < s) {
+                    best = Some((score, n));
                 }
-            };
-            let score = frac(n.used.cpu, req.cpu, n.alloc.cpu)
-                + frac(n.used.memory, req.memory, n.alloc.memory)
-                + frac(n.used_pods, 1, n.alloc_pods);
-            if best.is_none_or(|(s, _)| score < s) {
-                best = Some((score, n));
             }
-        } else {
-            failures.push(why);
+            Some(why) => failures.push(why),
         }
     }
     let mut conditions: Vec<Value> = pod
@@ -415,18 +594,26 @@ fn unschedulable(mut pod: Value, msg: &str, ts: &str) -> Value {
     pod
 }
 
-/// The first PersistentVolumeClaim the pod mounts that does not exist.
-fn missing_claim(inner: &Inner, pod: &Value) -> Option<String> {
-    let ns = meta_str(pod, "namespace");
-    pod.pointer("/spec/volumes")
-        .and_then(Value::as_array)?
-        .iter()
-        .filter_map(|v| {
-            v.pointer("/persistentVolumeClaim/claimName")
-                .and_then(Value::as_str)
-        })
-        .find(|c| inner.get("/persistentvolumeclaims", ns, c).is_none())
-        .map(str::to_string)
+/// A pod placed on a node whose volumes could not be bound (PreBind):
+/// unbound again, with the scheduler's error.
+pub fn prebind_failed(mut pod: Value, why: &str, ts: &str) -> Value {
+    let mut conditions: Vec<Value> = pod
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    set_condition(
+        &mut conditions,
+        "PodScheduled",
+        "False",
+        "SchedulerError",
+        why,
+        ts,
+        false,
+    );
+    pod["status"]["conditions"] = json!(conditions);
+    pod["status"]["phase"] = json!("Pending");
+    pod
 }
 
 /// Pod conditions omit empty reason/message.
@@ -478,7 +665,12 @@ mod tests {
             name: name.into(),
             labels: json!({"kubernetes.io/hostname": name, "zone": "a"}),
             ready: true,
-            alloc: Requests { cpu, memory: mem },
+            alloc: Requests {
+                cpu,
+                memory: mem,
+                ephemeral_storage: i64::MAX / 4,
+                scalar: BTreeMap::new(),
+            },
             alloc_pods: 110,
             ..Default::default()
         }
@@ -488,44 +680,99 @@ mod tests {
         json!({"spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": cpu, "memory": mem}}}]}})
     }
 
+    fn reasons(p: &Value, n: &NodeView) -> Vec<String> {
+        fit(p, &pod_requests(p), n, &Default::default())
+            .map(|s| s.reasons)
+            .unwrap_or_default()
+    }
+
     #[test]
     fn requests_sum_and_limits_default() {
         let p = json!({"spec": {"containers": [
             {"resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}},
-            {"resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}],
+            {"resources": {"limits": {"cpu": "1", "memory": "1Gi", "nvidia.com/gpu": "1"}}}],
             "initContainers": [{"resources": {"requests": {"cpu": "2"}}}]}});
-        assert_eq!(
-            pod_requests(&p),
-            Requests {
-                cpu: 2000,
-                memory: (64 << 20) + (1 << 30)
-            }
-        );
+        let r = pod_requests(&p);
+        assert_eq!((r.cpu, r.memory), (2000, (64 << 20) + (1 << 30)));
+        assert_eq!(r.scalar.get("nvidia.com/gpu"), Some(&1));
+    }
+
+    #[test]
+    fn sidecars_add_to_the_sum_and_overhead_counts() {
+        // Sidecar 200m runs beside the app (500m) and beside the later init
+        // container (1000m): max(500+200, 1000+200) + overhead 50m.
+        let p = json!({"spec": {"containers": [{"resources": {"requests": {"cpu": "500m"}}}],
+            "initContainers": [
+                {"restartPolicy": "Always", "resources": {"requests": {"cpu": "200m"}}},
+                {"resources": {"requests": {"cpu": "1"}}}],
+            "overhead": {"cpu": "50m"}}});
+        assert_eq!(pod_requests(&p).cpu, 1250);
     }
 
     #[test]
     fn fit_reports_each_filter() {
         let p = pod("500m", "1Gi");
-        let req = pod_requests(&p);
-        assert!(fit(&p, req, &node("a", 1000, 2 << 30)).is_empty());
+        assert!(reasons(&p, &node("a", 1000, 2 << 30)).is_empty());
         let mut full = node("b", 400, 512 << 20);
         assert_eq!(
-            fit(&p, req, &full),
+            reasons(&p, &full),
             ["Insufficient cpu", "Insufficient memory"]
         );
         full.unschedulable = true;
-        assert_eq!(fit(&p, req, &full), ["node(s) were unschedulable"]);
+        assert_eq!(reasons(&p, &full), ["node(s) were unschedulable"]);
         let mut tainted = node("c", 1000, 2 << 30);
         tainted.taints = vec![json!({"key": "gpu", "value": "yes", "effect": "NoSchedule"})];
         assert_eq!(
-            fit(&p, req, &tainted),
+            reasons(&p, &tainted),
             ["node(s) had untolerated taint {gpu: yes}"]
         );
         let mut tolerant = p.clone();
         tolerant["spec"]["tolerations"] = json!([{"key": "gpu", "operator": "Exists"}]);
-        assert!(fit(&tolerant, req, &tainted).is_empty());
+        assert!(reasons(&tolerant, &tainted).is_empty());
         tainted.taints = vec![json!({"key": "x", "effect": "PreferNoSchedule"})];
-        assert!(fit(&p, req, &tainted).is_empty());
+        assert!(reasons(&p, &tainted).is_empty());
+        tainted.taints = vec![json!({"key": "x", "value": "1", "effect": "NoExecute"})];
+        assert_eq!(
+            reasons(&p, &tainted),
+            ["node(s) had untolerated taint {x: 1}"]
+        );
+    }
+
+    #[test]
+    fn boundary_is_exact_to_the_byte_and_millicore() {
+        let mut n = node("a", 1000, 1 << 30);
+        n.used = Requests {
+            cpu: 500,
+            memory: 512 << 20,
+            ..Default::default()
+        };
+        // Exactly the room left fits ...
+        let exact = pod("500m", "512Mi");
+        assert!(reasons(&exact, &n).is_empty());
+        // ... one byte or one millicore more does not.
+        let byte_more = pod("500m", &((512u64 << 20) + 1).to_string());
+        assert_eq!(reasons(&byte_more, &n), ["Insufficient memory"]);
+        let milli_more = pod("501m", "1");
+        assert_eq!(reasons(&milli_more, &n), ["Insufficient cpu"]);
+        // A fraction of a millicore rounds up, as MilliValue does.
+        let tiny = pod("0.5001", "1");
+        assert_eq!(reasons(&tiny, &n), ["Insufficient cpu"]);
+    }
+
+    #[test]
+    fn extended_resources_and_unresolvable() {
+        let mut gpu = node("gpu", 4000, 8 << 30);
+        gpu.alloc.scalar.insert("nvidia.com/gpu".into(), 2);
+        let plain = node("plain", 4000, 8 << 30);
+        let mut p = pod("100m", "1Gi");
+        p["spec"]["containers"][0]["resources"]["limits"] = json!({"nvidia.com/gpu": 2});
+        assert!(reasons(&p, &gpu).is_empty());
+        let st = resources_fit(&pod_requests(&p), &plain).expect("no gpu");
+        assert_eq!(st.reasons, ["Insufficient nvidia.com/gpu"]);
+        assert!(st.unresolvable, "the node has none at all");
+        gpu.used.scalar.insert("nvidia.com/gpu".into(), 1);
+        let st = resources_fit(&pod_requests(&p), &gpu).expect("one left");
+        assert!(!st.unresolvable, "evicting the other user would help");
     }
 
     #[test]
@@ -545,6 +792,22 @@ mod tests {
         p["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"] =
             json!([{"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["b"]}]}]);
         assert!(!affinity_matches(&p, &n));
+        let mut numeric = n.clone();
+        numeric.labels["cores"] = json!("16");
+        for (op, v, want) in [
+            ("Gt", "8", true),
+            ("Gt", "16", false),
+            ("Lt", "32", true),
+            ("Lt", "x", false),
+        ] {
+            p["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+                ["nodeSelectorTerms"] =
+                json!([{"matchExpressions": [{"key": "cores", "operator": op, "values": [v]}]}]);
+            assert_eq!(affinity_matches(&p, &numeric), want, "{op} {v}");
+        }
+        p["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"] =
+            json!([{"matchExpressions": [{"key": "gpu", "operator": "DoesNotExist"}]}]);
+        assert!(affinity_matches(&p, &numeric));
     }
 
     #[test]
@@ -552,14 +815,40 @@ mod tests {
         let msg = unschedulable_message(
             3,
             &[
-                vec!["node(s) were unschedulable".into()],
-                vec!["Insufficient memory".into()],
-                vec!["Insufficient memory".into()],
+                FilterStatus::unresolvable("node(s) were unschedulable"),
+                FilterStatus::resolvable("Insufficient memory"),
+                FilterStatus::resolvable("Insufficient memory"),
             ],
         );
         assert_eq!(
             msg,
             "0/3 nodes are available: 1 node(s) were unschedulable, 2 Insufficient memory. preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod."
         );
+        let msg = unschedulable_message(
+            5,
+            &[
+                FilterStatus::resolvable("Insufficient cpu"),
+                FilterStatus::resolvable("Insufficient cpu"),
+                FilterStatus::unresolvable("node(s) didn't match Pod's node affinity/selector"),
+                FilterStatus::unresolvable("node(s) didn't match Pod's node affinity/selector"),
+                FilterStatus::unresolvable("node(s) didn't match Pod's node affinity/selector"),
+            ],
+        );
+        assert_eq!(
+            msg,
+            "0/5 nodes are available: 2 Insufficient cpu, 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/5 nodes are available: 2 No preemption victims found for incoming pod, 3 Preemption is not helpful for scheduling."
+        );
+    }
+
+    #[test]
+    fn only_default_scheduler_pods_without_a_node() {
+        assert!(wants_scheduling(&json!({"spec": {}})));
+        assert!(wants_scheduling(
+            &json!({"spec": {"schedulerName": "default-scheduler"}})
+        ));
+        assert!(!wants_scheduling(
+            &json!({"spec": {"schedulerName": "volcano"}})
+        ));
+        assert!(!wants_scheduling(&json!({"spec": {"nodeName": "n1"}})));
     }
 }

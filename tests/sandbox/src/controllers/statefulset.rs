@@ -3,7 +3,7 @@
 //! updates from the highest ordinal down, PVCs from volumeClaimTemplates.
 
 use super::{Controllers, PODS, REVISIONS, STATEFULSETS, is_ready, owned, owner_ref};
-use super::{pod_from_template, put_if_changed, strip_hash_labels, template_hash};
+use super::{pod_from_template, put_if_changed, strip_hash_labels, template_hash, volumes};
 use crate::gc::{self, Propagation};
 use crate::meta::fill_create_metadata;
 use crate::store::{Txn, meta_str};
@@ -166,12 +166,22 @@ fn create_ordinal(
             let mut pvc = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
                 "metadata": {"name": pvc_name, "namespace": ns, "labels": labels},
                 "spec": claim.get("spec").cloned().unwrap_or(json!({})),
-                "status": {"phase": "Bound",
-                    "accessModes": claim.pointer("/spec/accessModes").cloned().unwrap_or(json!(["ReadWriteOnce"])),
-                    "capacity": claim.pointer("/spec/resources/requests").cloned().unwrap_or(json!({}))}});
-            pvc["spec"]["volumeName"] = json!(format!("pvc-{}", crate::meta::new_uid()));
+                "status": {"phase": "Pending"}});
             fill_create_metadata(&mut pvc, Some(ns), jiff::Timestamp::now());
-            txn.put("/persistentvolumeclaims", pvc);
+            if matches!(volumes::class_of(txn.inner(), &pvc), Ok(Some(_))) {
+                // A class to provision from: bound like any new claim (now,
+                // or when the pod is scheduled for WaitForFirstConsumer).
+                txn.put(volumes::CLAIMS, pvc);
+                volumes::reconcile(ctl, txn, ns, &pvc_name, ts);
+            } else {
+                // No StorageClass in the scenario: bound to a volume the
+                // sandbox does not model, so the pods can run.
+                pvc["status"] = json!({"phase": "Bound",
+                    "accessModes": claim.pointer("/spec/accessModes").cloned().unwrap_or(json!(["ReadWriteOnce"])),
+                    "capacity": claim.pointer("/spec/resources/requests").cloned().unwrap_or(json!({}))});
+                pvc["spec"]["volumeName"] = json!(format!("pvc-{}", crate::meta::new_uid()));
+                txn.put(volumes::CLAIMS, pvc);
+            }
         }
         let volumes = pod["spec"]
             .as_object_mut()

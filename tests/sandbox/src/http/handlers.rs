@@ -88,6 +88,13 @@ pub async fn dispatch(
         Route::OpenApiV2 => plain(Some(openapi::v2(&state.registry()))),
         Route::OpenApiV3Index => plain(Some(openapi::v3_index(&state.registry()))),
         Route::OpenApiV3(p) => plain(openapi::v3_document(&state.registry(), &p)),
+        Route::ExecSessions if !matches!(who, Identity::Admin) => {
+            error_response(&ApiError::forbidden(format!(
+                "User \"{}\" cannot read the sandbox's exec sessions (admin only)",
+                who.name()
+            )))
+        }
+        Route::ExecSessions => json_response(200, &super::exec::sessions_document(&state, &q)),
         Route::NotFound => error_response(&ApiError::no_route()),
         Route::MethodNotAllowed => error_response(&ApiError::method_not_allowed(
             "the server does not allow this method on the requested resource",
@@ -165,7 +172,11 @@ async fn resource(
     if !auth::allowed(&who, &attrs) {
         return Err(auth::forbidden(&who, &attrs));
     }
-    let format = if r.subresource == "log" {
+    if r.subresource == "exec" && matches!(r.verb, "get" | "create") {
+        // An upgrade: the request is handed over before its body is read.
+        return super::exec::serve(state, req, &r, &q, &who).await;
+    }
+    let format = if r.subresource == "log" || r.subresource == "proxy" {
         Format::Json
     } else {
         negotiate(accept.as_deref(), Offer::Resource).ok_or_else(not_acceptable)?
@@ -229,6 +240,7 @@ async fn resource(
             ctx.format,
         ),
         ("list", _) => list(&ctx),
+        (_, "proxy") if ctx.rt.kind == "Node" => super::nodeproxy::serve(&ctx),
         ("get", "log") => subresources::pod_log(&ctx),
         ("get", "scale") => subresources::get_scale(&ctx),
         ("get", "" | "status") => {

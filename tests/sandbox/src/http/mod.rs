@@ -2,8 +2,10 @@
 //! faults, authentication, authorisation) and dispatch to the handlers.
 
 pub mod auth;
+mod exec;
 mod handlers;
 pub mod negotiate;
+mod nodeproxy;
 mod protobuf;
 mod reviews;
 pub mod routing;
@@ -38,6 +40,8 @@ pub struct State {
     pub users: Vec<User>,
     pub admin_token: String,
     pub logs: PodLogs,
+    /// Fixture-driven node behaviour: failure rules, exec, stats.
+    pub runtime: Arc<crate::runtime::Runtime>,
     pub faults: Vec<Fault>,
     pub latency_ms: u64,
     pub requests: AtomicU64,
@@ -119,13 +123,22 @@ pub async fn serve(
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             let result = match tls {
                 Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(s) => builder.serve_connection(TokioIo::new(s), svc).await,
+                    // With upgrades: pods/exec switches to WebSocket.
+                    Ok(s) => {
+                        builder
+                            .serve_connection_with_upgrades(TokioIo::new(s), svc)
+                            .await
+                    }
                     Err(e) => {
                         tracing::debug!("TLS handshake with {peer} failed: {e}");
                         return;
                     }
                 },
-                None => builder.serve_connection(TokioIo::new(stream), svc).await,
+                None => {
+                    builder
+                        .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+                        .await
+                }
             };
             if let Err(e) = result {
                 tracing::debug!("connection from {peer} ended: {e}");
@@ -158,6 +171,15 @@ impl Query {
 
     pub fn flag(&self, key: &str) -> bool {
         matches!(self.get(key), Some("true" | "1"))
+    }
+
+    /// Every value of a repeated parameter (`command=a&command=b`), in order.
+    pub fn all(&self, key: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 }
 

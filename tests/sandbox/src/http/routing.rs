@@ -13,6 +13,8 @@ pub struct ResourceRequest {
     pub subresource: String,
     pub namespace: String,
     pub name: String,
+    /// Below a `proxy` subresource: the path passed on (`stats/summary`).
+    pub proxy_path: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +29,9 @@ pub enum Route {
     OpenApiV3Index,
     OpenApiV3(String),
     Resource(ResourceRequest),
+    /// `/sandbox/v1/execsessions`: the exec sessions served (a test aid, not
+    /// a Kubernetes path).
+    ExecSessions,
     NotFound,
     MethodNotAllowed,
 }
@@ -58,6 +63,7 @@ pub fn parse(method: &Method, path: &str, watch: bool) -> Route {
         ["apis", g] => read_only(Route::Group(g.to_string())),
         ["apis", g, v] => read_only(Route::ResourceList(g.to_string(), v.to_string())),
         ["apis", g, v, rest @ ..] => resource(method, g, v, rest, watch),
+        ["sandbox", "v1", "execsessions"] => read_only(Route::ExecSessions),
         _ => Route::NotFound,
     }
 }
@@ -82,10 +88,11 @@ fn resource(
         }
         _ => (String::new(), rest),
     };
-    let (plural, name, subresource) = match rest {
-        [p] => (*p, "", ""),
-        [p, n] => (*p, *n, ""),
-        [p, n, s] => (*p, *n, *s),
+    let (plural, name, subresource, proxy_path) = match rest {
+        [p] => (*p, "", "", String::new()),
+        [p, n] => (*p, *n, "", String::new()),
+        [p, n, s] => (*p, *n, *s, String::new()),
+        [p, n, "proxy", tail @ ..] => (*p, *n, "proxy", tail.join("/")),
         _ => return Route::NotFound,
     };
     let verb = match *method {
@@ -107,6 +114,7 @@ fn resource(
         subresource: subresource.to_string(),
         namespace,
         name: name.to_string(),
+        proxy_path,
     })
 }
 
@@ -164,5 +172,16 @@ mod tests {
             Route::OpenApiV3("apis/apps/v1".into())
         );
         assert_eq!(parse(&Method::GET, "/nope", false), Route::NotFound);
+        let r = res(Method::GET, "/api/v1/nodes/n1/proxy/stats/summary", false);
+        assert_eq!(
+            (
+                r.verb,
+                r.plural.as_str(),
+                r.name.as_str(),
+                r.subresource.as_str(),
+                r.proxy_path.as_str()
+            ),
+            ("get", "nodes", "n1", "proxy", "stats/summary")
+        );
     }
 }

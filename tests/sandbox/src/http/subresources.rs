@@ -39,7 +39,8 @@ pub(super) fn pod_log(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
         since_seconds: num("sinceSeconds")?,
         limit_bytes: num("limitBytes")?.map(|n| n.max(0) as usize),
     };
-    let text = ctx.state.logs.read(&pod, &lq, now())?;
+    let produced = ctx.state.runtime.logs(crate::store::meta_str(&pod, "uid"));
+    let text = ctx.state.logs.read(&pod, &lq, now(), produced.as_ref())?;
     let mut r = Response::new(super::full(text));
     r.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
