@@ -5,7 +5,7 @@ use std::io::Write;
 
 use common::output::{OutputFormat, Painter, Style, name_line, print_document};
 
-use crate::report::{Severity, TriageReport};
+use crate::report::{Severity, TriageReport, TriageReportList};
 
 fn style(s: Severity) -> Style {
     match s {
@@ -85,23 +85,31 @@ pub fn table(r: &TriageReport, wide: bool, p: &Painter) -> String {
             p.paint(&sev, style(f.severity)),
             f.reason.as_str(),
             p.paint(obj, Style::Bold),
-            f.message
+            f.message()
         ));
-        for e in &f.evidence {
-            out.push_str(&format!("    {e}\n"));
+        for e in f.evidence_lines() {
+            // A multi-line item (a termination message) stays indented as one block.
+            out.push_str(&format!("    {}\n", e.replace('\n', "\n      ")));
         }
         if wide && !f.affected.is_empty() {
             let list: Vec<String> = f
                 .affected
                 .iter()
-                .map(|a| match &a.node {
-                    Some(n) => format!("{} (node {n})", a.name),
-                    None => a.name.clone(),
+                .map(|a| {
+                    let name = if a.kind == "Pod" {
+                        a.name.clone()
+                    } else {
+                        format!("{}/{}", a.kind.to_lowercase(), a.name)
+                    };
+                    match &a.node {
+                        Some(n) => format!("{name} (node {n})"),
+                        None => name,
+                    }
                 })
                 .collect();
             out.push_str(&format!("    affected: {}\n", list.join(", ")));
         }
-        for c in &f.remediation {
+        for c in f.remediation() {
             out.push_str(&format!("    {} {c}\n", p.paint("→", Style::Ok)));
         }
     }
@@ -131,6 +139,85 @@ pub fn names(r: &TriageReport) -> String {
         }
     }
     lines.into_iter().map(|l| l + "\n").collect()
+}
+
+/// Several contexts: each context's table under its name, then the totals.
+pub fn list_table(list: &TriageReportList, wide: bool, p: &Painter) -> String {
+    let mut out = String::new();
+    for r in &list.items {
+        out.push_str(&p.paint(&format!("CONTEXT {}", r.scope.context), Style::Bold));
+        out.push('\n');
+        match &r.error {
+            Some(e) => {
+                out.push_str(&format!(
+                    "{} {}\n",
+                    p.paint("error:", Style::Critical),
+                    e.message
+                ));
+                if let Some(h) = &e.hint {
+                    out.push_str(&format!("hint: {h}\n"));
+                }
+            }
+            None => out.push_str(&table(r, wide, p)),
+        }
+        out.push('\n');
+    }
+    let s = &list.summary;
+    let mut parts = Vec::new();
+    for (count, label) in [
+        (s.critical, "critical"),
+        (s.warning, "warning"),
+        (s.info, "info"),
+    ] {
+        if count > 0 {
+            parts.push(format!("{count} {label}"));
+        }
+    }
+    let findings = s.critical + s.warning + s.info;
+    out.push_str(&format!(
+        "{} context{}: {} triaged, {} failed; {} finding{}{}\n",
+        s.contexts,
+        if s.contexts == 1 { "" } else { "s" },
+        s.contexts - s.failed,
+        s.failed,
+        findings,
+        if findings == 1 { "" } else { "s" },
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", parts.join(", "))
+        }
+    ));
+    out
+}
+
+/// `-o name` of several contexts: `CONTEXT kind/namespace/name` per finding object.
+pub fn list_names(list: &TriageReportList) -> String {
+    list.items
+        .iter()
+        .flat_map(|r| {
+            names(r)
+                .lines()
+                .map(|l| format!("{} {l}\n", r.scope.context))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+pub fn render_list(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    list: &TriageReportList,
+    p: &Painter,
+) -> common::Result<()> {
+    match format {
+        OutputFormat::Json | OutputFormat::Yaml => print_document(out, format, list)?,
+        OutputFormat::Table => out.write_all(list_table(list, false, p).as_bytes())?,
+        OutputFormat::Wide => out.write_all(list_table(list, true, p).as_bytes())?,
+        OutputFormat::Name => out.write_all(list_names(list).as_bytes())?,
+    }
+    out.flush()?;
+    Ok(())
 }
 
 pub fn render(

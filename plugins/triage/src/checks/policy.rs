@@ -1,9 +1,10 @@
 //! Storage, autoscaling and disruption policy: PVCs that are not bound,
 //! HPAs pinned at their maximum, PDBs that allow no disruption.
 
-use super::{Context, ago};
+use super::Context;
 use crate::report::{Finding, Reason};
-use crate::snapshot::{ObjectRef, Snapshot, event_count, event_time, items, name, ns, uid};
+use crate::snapshot::{ObjectRef, Snapshot, items, name, ns, uid};
+use crate::text::intstr;
 
 pub fn pvcs(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -22,10 +23,8 @@ pub fn pvcs(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
             .events_for("PersistentVolumeClaim", namespace, &key.name)
             .collect();
         // WaitForFirstConsumer claims are Pending by design until a pod uses them.
-        let waiting_for_consumer = events
-            .iter()
-            .any(|e| e.reason.as_deref() == Some("WaitForFirstConsumer"))
-            && !events.iter().any(|e| e.type_.as_deref() == Some("Warning"));
+        let waiting_for_consumer = events.iter().any(|e| e.reason == "WaitForFirstConsumer")
+            && !events.iter().any(|e| e.warning);
         if phase == "Pending" && waiting_for_consumer {
             continue;
         }
@@ -50,12 +49,12 @@ pub fn pvcs(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
             f = f.evidence(format!("volumeName: {v}"));
         }
         for e in events {
-            f = f.evidence(format!(
+            f.add_evidence(format!(
                 "event {} (x{}, {}): {}",
-                e.reason.as_deref().unwrap_or(""),
-                event_count(e),
-                event_time(e).map(|t| ago(ctx, t)).unwrap_or_default(),
-                e.message.as_deref().unwrap_or("").trim()
+                e.reason,
+                e.count,
+                e.time.map(|t| ctx.ago(t)).unwrap_or_default(),
+                e.message.trim()
             ));
         }
         f.explains.insert(uid(&pvc.metadata).to_string());
@@ -115,7 +114,7 @@ pub fn hpas(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
         .evidence(format!(
             "replicas: current {current}, desired {desired}, max {max}"
         ));
-        f.evidence.extend(metrics);
+        f.extend_evidence(metrics);
         if let Some(c) = limited {
             f = f.evidence(format!(
                 "condition ScalingLimited: {}",
@@ -172,11 +171,4 @@ pub fn pdbs(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
         out.push(f);
     }
     out
-}
-
-fn intstr(v: &k8s_openapi::apimachinery::pkg::util::intstr::IntOrString) -> String {
-    match v {
-        k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(i) => i.to_string(),
-        k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s) => s.clone(),
-    }
 }
