@@ -943,10 +943,9 @@ async fn storage_classes(
     scope: &Scope<'_>,
     snap: &Snapshot,
 ) -> Result<Optional<k8s_openapi::api::storage::v1::StorageClass>> {
-    let near_full = items(&snap.volume_usage).iter().any(|v| {
-        v.capacity_bytes > 0
-            && v.used_bytes as f64 / v.capacity_bytes as f64 >= crate::checks::volumes::WARN_AT
-    });
+    let near_full = items(&snap.volume_usage)
+        .iter()
+        .any(|v| v.fraction() >= VolumeUsage::NEAR_FULL);
     if !near_full {
         return Ok((None, Vec::new()));
     }

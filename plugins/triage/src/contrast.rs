@@ -243,7 +243,7 @@ fn config_change(
                     "{who} started after {} {obj} changed {}; {}",
                     kind.as_str(),
                     ctx.ago(changed),
-                    healthy_text(healthy, "pods started before it")
+                    healthy_text(healthy, "started before it")
                 ),
                 node: None,
             });

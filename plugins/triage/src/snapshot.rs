@@ -203,6 +203,20 @@ pub struct VolumeUsage {
     pub capacity_bytes: u64,
 }
 
+impl VolumeUsage {
+    /// The runbooks alert at 85% full and page at 95%.
+    pub const NEAR_FULL: f64 = 0.85;
+    pub const FULL: f64 = 0.95;
+
+    /// Used share of the capacity (0 when the capacity is unknown).
+    pub fn fraction(&self) -> f64 {
+        if self.capacity_bytes == 0 {
+            return 0.0;
+        }
+        self.used_bytes as f64 / self.capacity_bytes as f64
+    }
+}
+
 /// A check (or list) that could not run, with the reason shown to the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skip {

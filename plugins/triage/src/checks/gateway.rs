@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::Context;
 use crate::report::{Finding, Reason};
 use crate::snapshot::{ObjectRef, Snapshot, items, name, ns, uid};
+use crate::text::plural;
 
 const GROUP: &str = "gateway.networking.k8s.io";
 /// A condition still Unknown after this long means no controller acted on it.
@@ -92,8 +93,8 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
             Reason::GatewayNotReady,
             &ObjectRef::new("GatewayClass", "", class_name),
             format!(
-                "GatewayClass not accepted; {} Gateway(s) use it",
-                users.len()
+                "GatewayClass not accepted; used by {}",
+                plural(users.len(), "Gateway")
             ),
         );
         f.add_evidence(format!(

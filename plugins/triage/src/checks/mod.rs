@@ -128,6 +128,8 @@ fn apply_ignore_annotations(snap: &Snapshot, mut f: Finding) -> Option<Finding> 
 }
 
 #[cfg(test)]
+mod outage_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 pub mod testutil;

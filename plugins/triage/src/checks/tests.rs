@@ -357,6 +357,68 @@ fn scenario_list_covers_every_reason() {
     }
 }
 
+/// Check modules never use one another (so they cannot form an import cycle), and
+/// the layers below them (pod states, snapshot, rollouts, contrasts, wording)
+/// never reach up into the checks.
+#[test]
+fn check_modules_form_no_import_cycle() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let checks: Vec<String> = std::fs::read_dir(src.join("checks"))
+        .expect("checks dir")
+        .flatten()
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_suffix(".rs")
+                .map(str::to_string)
+        })
+        .filter(|m| m != "mod" && !m.ends_with("tests") && m != "testutil")
+        .collect();
+    assert!(checks.len() >= 10, "{checks:?}");
+    let mut edges = Vec::new();
+    for m in &checks {
+        let text =
+            std::fs::read_to_string(src.join("checks").join(format!("{m}.rs"))).expect("source");
+        for other in checks.iter().filter(|o| *o != m) {
+            for pattern in [
+                format!("super::{other}"),
+                format!("checks::{other}"),
+                format!("super::{{{other}"),
+            ] {
+                if text.contains(&pattern) {
+                    edges.push(format!("{m} -> {other}"));
+                }
+            }
+            if text.lines().any(|l| {
+                l.trim_start().starts_with("use super::{") && l.contains(&format!(" {other},"))
+            }) {
+                edges.push(format!("{m} -> {other}"));
+            }
+        }
+    }
+    assert!(
+        edges.is_empty(),
+        "check modules import each other: {edges:?}"
+    );
+    for lower in [
+        "podstate.rs",
+        "snapshot.rs",
+        "rollout.rs",
+        "contrast.rs",
+        "context.rs",
+        "text.rs",
+        "selectors.rs",
+        "report.rs",
+        "collect.rs",
+    ] {
+        let text = std::fs::read_to_string(src.join(lower)).expect("source");
+        assert!(
+            !text.contains("checks::"),
+            "{lower} reaches up into the checks"
+        );
+    }
+}
+
 /// Scenario folder → expected (reason, Kind/name) findings.
 pub const SCENARIOS: &[(&str, &[(&str, &str)])] = &[
     ("healthy", &[]),

@@ -8,17 +8,6 @@ use super::Context;
 use crate::report::{Finding, Reason, Severity};
 use crate::snapshot::{ObjectRef, Snapshot, VolumeUsage, items, name, quantity, uid};
 
-/// The runbooks alert at 85% and page at 95%.
-pub const WARN_AT: f64 = 0.85;
-pub const CRITICAL_AT: f64 = 0.95;
-
-fn percent(v: &VolumeUsage) -> f64 {
-    if v.capacity_bytes == 0 {
-        return 0.0;
-    }
-    v.used_bytes as f64 / v.capacity_bytes as f64
-}
-
 pub fn check(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
     // One entry per claim: the fullest report of it (a RWX claim is mounted on several nodes).
     let mut claims: BTreeMap<(&str, &str), Vec<&VolumeUsage>> = BTreeMap::new();
@@ -33,12 +22,12 @@ pub fn check(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
         let Some(worst) = uses
             .iter()
             .copied()
-            .max_by(|a, b| percent(a).total_cmp(&percent(b)))
+            .max_by(|a, b| a.fraction().total_cmp(&b.fraction()))
         else {
             continue;
         };
-        let full = percent(worst);
-        if full < WARN_AT {
+        let full = worst.fraction();
+        if full < VolumeUsage::NEAR_FULL {
             continue;
         }
         let key = ObjectRef::new("PersistentVolumeClaim", namespace, claim);
@@ -55,7 +44,7 @@ pub fn check(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
             full * 100.0,
             worst.pod
         ));
-        if full >= CRITICAL_AT {
+        if full >= VolumeUsage::FULL {
             f.severity = Severity::Critical;
         }
         for other in uses.iter().filter(|u| u.pod != worst.pod) {
