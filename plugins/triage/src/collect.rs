@@ -359,51 +359,44 @@ fn webhook(
     }
 }
 
-pub(crate) fn validating(c: ValidatingWebhookConfiguration) -> WebhookConfig {
-    WebhookConfig {
-        kind: "ValidatingWebhookConfiguration".into(),
-        name: name(&c.metadata).to_string(),
-        uid: c.metadata.uid.clone().unwrap_or_default(),
-        webhooks: c
-            .webhooks
-            .into_iter()
-            .flatten()
-            .map(|w| {
-                webhook(
-                    w.name,
-                    w.failure_policy,
-                    w.client_config.service,
-                    w.namespace_selector,
-                    w.object_selector,
-                    w.rules,
-                )
-            })
-            .collect(),
-    }
+/// Validating and Mutating configurations are two types with the same webhook
+/// fields: one conversion for both.
+macro_rules! webhook_config {
+    ($fn:ident, $ty:ty, $kind:literal) => {
+        pub(crate) fn $fn(c: $ty) -> WebhookConfig {
+            WebhookConfig {
+                kind: $kind.into(),
+                name: name(&c.metadata).to_string(),
+                uid: c.metadata.uid.clone().unwrap_or_default(),
+                webhooks: c
+                    .webhooks
+                    .into_iter()
+                    .flatten()
+                    .map(|w| {
+                        webhook(
+                            w.name,
+                            w.failure_policy,
+                            w.client_config.service,
+                            w.namespace_selector,
+                            w.object_selector,
+                            w.rules,
+                        )
+                    })
+                    .collect(),
+            }
+        }
+    };
 }
-
-pub(crate) fn mutating(c: MutatingWebhookConfiguration) -> WebhookConfig {
-    WebhookConfig {
-        kind: "MutatingWebhookConfiguration".into(),
-        name: name(&c.metadata).to_string(),
-        uid: c.metadata.uid.clone().unwrap_or_default(),
-        webhooks: c
-            .webhooks
-            .into_iter()
-            .flatten()
-            .map(|w| {
-                webhook(
-                    w.name,
-                    w.failure_policy,
-                    w.client_config.service,
-                    w.namespace_selector,
-                    w.object_selector,
-                    w.rules,
-                )
-            })
-            .collect(),
-    }
-}
+webhook_config!(
+    validating,
+    ValidatingWebhookConfiguration,
+    "ValidatingWebhookConfiguration"
+);
+webhook_config!(
+    mutating,
+    MutatingWebhookConfiguration,
+    "MutatingWebhookConfiguration"
+);
 
 fn merge(a: Optional<WebhookConfig>, b: Optional<WebhookConfig>) -> Optional<WebhookConfig> {
     let mut skipped = a.1;

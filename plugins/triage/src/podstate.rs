@@ -12,7 +12,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::hash::Hash;
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::{Container, ContainerState, ContainerStatus, Pod, PodSpec};
+use k8s_openapi::api::core::v1::{
+    Container, ContainerState, ContainerStatus, KeyToPath, Pod, PodSpec,
+};
 
 use crate::context::Context;
 use crate::report::Reason;
@@ -319,10 +321,20 @@ impl PodSummary {
     }
 }
 
+/// A ConfigMap/Secret a volume maps: kind, name, the keys it maps, `optional`.
+type KeyedVolume<'a> = (RefKind, &'a str, Option<&'a Vec<KeyToPath>>, Option<bool>);
+
 /// Every object a pod spec (or a workload's pod template) names.
 pub fn spec_refs(spec: &PodSpec) -> Vec<ConfigRef> {
     let mut out = Vec::new();
-    let mut add = |kind, name: &str, key: Option<&str>, optional: bool, used_by: &str| {
+    fn add(
+        out: &mut Vec<ConfigRef>,
+        kind: RefKind,
+        name: &str,
+        key: Option<&str>,
+        optional: bool,
+        used_by: &str,
+    ) {
         out.push(ConfigRef {
             kind,
             name: name.to_string(),
@@ -330,44 +342,49 @@ pub fn spec_refs(spec: &PodSpec) -> Vec<ConfigRef> {
             optional,
             used_by: used_by.to_string(),
         });
-    };
+    }
+    // A ConfigMap/Secret volume (or projected source): the object, then each key it maps.
+    fn volume(
+        out: &mut Vec<ConfigRef>,
+        kind: RefKind,
+        name: &str,
+        items: Option<&Vec<KeyToPath>>,
+        optional: Option<bool>,
+        used_by: &str,
+    ) {
+        let opt = optional.unwrap_or(false);
+        add(out, kind, name, None, opt, used_by);
+        for i in items.into_iter().flatten() {
+            add(out, kind, name, Some(&i.key), opt, used_by);
+        }
+    }
     for v in spec.volumes.iter().flatten() {
         let used_by = format!("volume {}", v.name);
+        let mut keyed: Vec<KeyedVolume> = Vec::new();
         if let Some(cm) = &v.config_map {
-            let opt = cm.optional.unwrap_or(false);
-            add(RefKind::ConfigMap, &cm.name, None, opt, &used_by);
-            for i in cm.items.iter().flatten() {
-                add(RefKind::ConfigMap, &cm.name, Some(&i.key), opt, &used_by);
-            }
+            keyed.push((RefKind::ConfigMap, &cm.name, cm.items.as_ref(), cm.optional));
         }
         if let Some(s) = &v.secret {
-            let opt = s.optional.unwrap_or(false);
             let n = s.secret_name.as_deref().unwrap_or_default();
-            add(RefKind::Secret, n, None, opt, &used_by);
-            for i in s.items.iter().flatten() {
-                add(RefKind::Secret, n, Some(&i.key), opt, &used_by);
-            }
+            keyed.push((RefKind::Secret, n, s.items.as_ref(), s.optional));
         }
         for src in v.projected.iter().flat_map(|p| p.sources.iter().flatten()) {
             if let Some(cm) = &src.config_map {
-                let opt = cm.optional.unwrap_or(false);
-                add(RefKind::ConfigMap, &cm.name, None, opt, &used_by);
-                for i in cm.items.iter().flatten() {
-                    add(RefKind::ConfigMap, &cm.name, Some(&i.key), opt, &used_by);
-                }
+                keyed.push((RefKind::ConfigMap, &cm.name, cm.items.as_ref(), cm.optional));
             }
             if let Some(s) = &src.secret {
-                let opt = s.optional.unwrap_or(false);
-                add(RefKind::Secret, &s.name, None, opt, &used_by);
-                for i in s.items.iter().flatten() {
-                    add(RefKind::Secret, &s.name, Some(&i.key), opt, &used_by);
-                }
+                keyed.push((RefKind::Secret, &s.name, s.items.as_ref(), s.optional));
             }
         }
+        for (kind, name, items, optional) in keyed {
+            volume(&mut out, kind, name, items, optional, &used_by);
+        }
         if let Some(c) = &v.persistent_volume_claim {
+            let claim = &c.claim_name;
             add(
+                &mut out,
                 RefKind::PersistentVolumeClaim,
-                &c.claim_name,
+                claim,
                 None,
                 false,
                 &used_by,
@@ -385,22 +402,36 @@ pub fn spec_refs(spec: &PodSpec) -> Vec<ConfigRef> {
             let used_by = format!("env {} of container {}", e.name, c.name);
             if let Some(r) = &from.config_map_key_ref {
                 let opt = r.optional.unwrap_or(false);
-                add(RefKind::ConfigMap, &r.name, Some(&r.key), opt, &used_by);
+                add(
+                    &mut out,
+                    RefKind::ConfigMap,
+                    &r.name,
+                    Some(&r.key),
+                    opt,
+                    &used_by,
+                );
             }
             if let Some(r) = &from.secret_key_ref {
                 let opt = r.optional.unwrap_or(false);
-                add(RefKind::Secret, &r.name, Some(&r.key), opt, &used_by);
+                add(
+                    &mut out,
+                    RefKind::Secret,
+                    &r.name,
+                    Some(&r.key),
+                    opt,
+                    &used_by,
+                );
             }
         }
         for e in c.env_from.iter().flatten() {
             let used_by = format!("envFrom of container {}", c.name);
             if let Some(r) = &e.config_map_ref {
                 let opt = r.optional.unwrap_or(false);
-                add(RefKind::ConfigMap, &r.name, None, opt, &used_by);
+                add(&mut out, RefKind::ConfigMap, &r.name, None, opt, &used_by);
             }
             if let Some(r) = &e.secret_ref {
                 let opt = r.optional.unwrap_or(false);
-                add(RefKind::Secret, &r.name, None, opt, &used_by);
+                add(&mut out, RefKind::Secret, &r.name, None, opt, &used_by);
             }
         }
     }
@@ -411,6 +442,7 @@ pub fn spec_refs(spec: &PodSpec) -> Vec<ConfigRef> {
         .filter(|s| !s.is_empty() && *s != "default")
     {
         add(
+            &mut out,
             RefKind::ServiceAccount,
             sa,
             None,

@@ -35,22 +35,23 @@ pub fn summary_line(r: &TriageReport) -> String {
     if n == 0 {
         return format!("no problems found {} {checked}", scope_text(r));
     }
-    let mut parts = Vec::new();
-    for (count, label) in [
-        (r.summary.critical, "critical"),
-        (r.summary.warning, "warning"),
-        (r.summary.info, "info"),
-    ] {
-        if count > 0 {
-            parts.push(format!("{count} {label}"));
-        }
-    }
+    let s = &r.summary;
     format!(
         "{n} finding{}: {} {} {checked}",
         if n == 1 { "" } else { "s" },
-        parts.join(", "),
+        by_severity(s.critical, s.warning, s.info),
         scope_text(r)
     )
+}
+
+/// "2 critical, 1 warning": the non-zero counts.
+fn by_severity(critical: usize, warning: usize, info: usize) -> String {
+    let parts: Vec<String> = [(critical, "critical"), (warning, "warning"), (info, "info")]
+        .into_iter()
+        .filter(|(count, _)| *count > 0)
+        .map(|(count, label)| format!("{count} {label}"))
+        .collect();
+    parts.join(", ")
 }
 
 pub fn table(r: &TriageReport, wide: bool, p: &Painter) -> String {
@@ -163,16 +164,6 @@ pub fn list_table(list: &TriageReportList, wide: bool, p: &Painter) -> String {
         out.push('\n');
     }
     let s = &list.summary;
-    let mut parts = Vec::new();
-    for (count, label) in [
-        (s.critical, "critical"),
-        (s.warning, "warning"),
-        (s.info, "info"),
-    ] {
-        if count > 0 {
-            parts.push(format!("{count} {label}"));
-        }
-    }
     let findings = s.critical + s.warning + s.info;
     out.push_str(&format!(
         "{} context{}: {} triaged, {} failed; {} finding{}{}\n",
@@ -182,10 +173,10 @@ pub fn list_table(list: &TriageReportList, wide: bool, p: &Painter) -> String {
         s.failed,
         findings,
         if findings == 1 { "" } else { "s" },
-        if parts.is_empty() {
+        if findings == 0 {
             String::new()
         } else {
-            format!(" ({})", parts.join(", "))
+            format!(" ({})", by_severity(s.critical, s.warning, s.info))
         }
     ));
     out
@@ -204,20 +195,37 @@ pub fn list_names(list: &TriageReportList) -> String {
         .collect()
 }
 
+/// Write one document in the asked format: `table(wide)` for people, `names()` for `-o name`.
+fn emit<T: serde::Serialize>(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    doc: &T,
+    table: impl Fn(bool) -> String,
+    names: impl Fn() -> String,
+) -> common::Result<()> {
+    match format {
+        OutputFormat::Json | OutputFormat::Yaml => print_document(out, format, doc)?,
+        OutputFormat::Table => out.write_all(table(false).as_bytes())?,
+        OutputFormat::Wide => out.write_all(table(true).as_bytes())?,
+        OutputFormat::Name => out.write_all(names().as_bytes())?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
 pub fn render_list(
     out: &mut dyn Write,
     format: OutputFormat,
     list: &TriageReportList,
     p: &Painter,
 ) -> common::Result<()> {
-    match format {
-        OutputFormat::Json | OutputFormat::Yaml => print_document(out, format, list)?,
-        OutputFormat::Table => out.write_all(list_table(list, false, p).as_bytes())?,
-        OutputFormat::Wide => out.write_all(list_table(list, true, p).as_bytes())?,
-        OutputFormat::Name => out.write_all(list_names(list).as_bytes())?,
-    }
-    out.flush()?;
-    Ok(())
+    emit(
+        out,
+        format,
+        list,
+        |wide| list_table(list, wide, p),
+        || list_names(list),
+    )
 }
 
 pub fn render(
@@ -226,12 +234,5 @@ pub fn render(
     r: &TriageReport,
     p: &Painter,
 ) -> common::Result<()> {
-    match format {
-        OutputFormat::Json | OutputFormat::Yaml => print_document(out, format, r)?,
-        OutputFormat::Table => out.write_all(table(r, false, p).as_bytes())?,
-        OutputFormat::Wide => out.write_all(table(r, true, p).as_bytes())?,
-        OutputFormat::Name => out.write_all(names(r).as_bytes())?,
-    }
-    out.flush()?;
-    Ok(())
+    emit(out, format, r, |wide| table(r, wide, p), || names(r))
 }

@@ -9,8 +9,19 @@ use k8s_openapi::api::core::v1::Service;
 use super::Context;
 use crate::podstate::PodState;
 use crate::report::{Affected, Finding, Reason};
-use crate::snapshot::{ObjectRef, Snapshot, items, ns, uid};
+use crate::snapshot::{ObjectRef, Snapshot, items, name, ns, uid};
 use crate::text::{capped, selector_text};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+fn route(kind: &str, meta: &ObjectMeta) -> Affected {
+    Affected {
+        kind: kind.into(),
+        namespace: ns(meta).to_string(),
+        name: name(meta).to_string(),
+        node: None,
+        uid: uid(meta).to_string(),
+    }
+}
 
 /// Ingresses and HTTPRoutes whose backends include this Service.
 fn routed_by(snap: &Snapshot, namespace: &str, svc: &str) -> Vec<Affected> {
@@ -29,13 +40,7 @@ fn routed_by(snap: &Snapshot, namespace: &str, svc: &str) -> Vec<Affected> {
             .flat_map(|r| r.http.iter().flat_map(|h| h.paths.iter()))
             .filter_map(|p| p.backend.service.as_ref());
         if default.into_iter().chain(paths).any(|b| b.name == svc) {
-            out.push(Affected {
-                kind: "Ingress".into(),
-                namespace: namespace.to_string(),
-                name: ing.metadata.name.clone().unwrap_or_default(),
-                node: None,
-                uid: uid(&ing.metadata).to_string(),
-            });
+            out.push(route("Ingress", &ing.metadata));
         }
     }
     for route in items(&snap.http_routes)
@@ -59,13 +64,7 @@ fn routed_by(snap: &Snapshot, namespace: &str, svc: &str) -> Vec<Affected> {
                     == namespace
         });
         if hits {
-            out.push(Affected {
-                kind: "HTTPRoute".into(),
-                namespace: namespace.to_string(),
-                name: route.metadata.name.clone().unwrap_or_default(),
-                node: None,
-                uid: uid(&route.metadata).to_string(),
-            });
+            out.push(self::route("HTTPRoute", &route.metadata));
         }
     }
     out
