@@ -573,7 +573,7 @@ pub async fn collect(scope: &Scope<'_>, ctx: &Context) -> Result<Snapshot> {
     let mut snap = Snapshot::default();
     snap.now = ctx.now;
     snap.pods = pods;
-    snap.pods_complete = scope.selector.is_none();
+    snap.complete = scope.selector.is_none();
     snap.scope_namespace = (!scope.all_namespaces).then(|| conn.namespace.clone());
     if !scope.all_namespaces {
         snap.namespace_labels.insert(conn.namespace.clone(), labels);
@@ -712,7 +712,8 @@ async fn webhook_backends(
     let outside: BTreeSet<(String, String)> = closed
         .iter()
         .filter_map(|w| w.service.as_ref())
-        .filter(|(n, _, _)| !snap.in_scope(n))
+        // With -l the Service list is filtered: look every backend up.
+        .filter(|(n, _, _)| !snap.in_scope(n) || !snap.complete)
         .map(|(n, s, _)| (n.clone(), s.clone()))
         .take(MAX_WEBHOOK_SERVICES)
         .collect();

@@ -786,7 +786,7 @@ fn unschedulable(snap: &Snapshot, pod: &PodSummary, message: &str) -> PodIssue {
                     ev.push(format!("cause: PVC {claim} is {phase}"));
                 }
             }
-            None if snap.pvcs.is_some() => {
+            None if snap.pvcs.is_some() && snap.complete => {
                 ev.push(format!("cause: PVC {claim} does not exist"));
             }
             None => {}

@@ -239,8 +239,9 @@ pub struct Snapshot {
     pub now: jiff::Timestamp,
     /// Pods, summarised as listed and classified by [`Snapshot::settle`].
     pub pods: Vec<PodState>,
-    /// False when `-l` filtered the pods: "no pod matches" is then no claim.
-    pub pods_complete: bool,
+    /// False when `-l` filtered the lists (pods, workloads, services, PVCs,
+    /// ingresses): "no pod matches" and "does not exist" are then no claims.
+    pub complete: bool,
     /// The namespace looked at; `None` with `-A`.
     pub scope_namespace: Option<String>,
     pub events: Listed<EventRecord>,
@@ -506,11 +507,12 @@ impl Snapshot {
     /// EndpointSlices, else from the readiness of the pods it selects. `None`
     /// when it cannot be told (not listed, not looked up).
     pub fn service_health(&self, namespace: &str, svc: &str) -> Option<ServiceHealth> {
-        if !self.in_scope(namespace) {
-            return self
-                .webhook_services
-                .get(&(namespace.to_string(), svc.to_string()))
-                .copied();
+        let looked_up = self
+            .webhook_services
+            .get(&(namespace.to_string(), svc.to_string()))
+            .copied();
+        if looked_up.is_some() || !self.in_scope(namespace) || !self.complete {
+            return looked_up;
         }
         self.services.as_ref()?;
         let Some(service) = self.service(namespace, svc) else {
@@ -589,6 +591,11 @@ impl Snapshot {
 
     pub fn pvc(&self, namespace: &str, claim: &str) -> Option<&PersistentVolumeClaim> {
         find_meta(&self.pvcs, |o| &o.metadata, namespace, claim)
+    }
+
+    /// Whether a Service missing from the list is really absent (listed, unfiltered, in scope).
+    pub fn knows_services_of(&self, namespace: &str) -> bool {
+        self.services.is_some() && self.complete && self.in_scope(namespace)
     }
 
     pub fn service(&self, namespace: &str, svc: &str) -> Option<&Service> {

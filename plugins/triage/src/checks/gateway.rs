@@ -48,23 +48,17 @@ fn key(kind: &str, o: &DynamicObject) -> ObjectRef {
     ObjectRef::new(kind, ns(&o.metadata), name(&o.metadata))
 }
 
-fn in_scope(snap: &Snapshot, namespace: &str) -> bool {
-    snap.scope_namespace
-        .as_deref()
-        .is_none_or(|n| n == namespace)
-}
-
 pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut reported_gateways: BTreeSet<ObjectRef> = BTreeSet::new();
     let routes: Vec<&DynamicObject> = items(&snap.http_routes)
         .iter()
-        .filter(|r| in_scope(snap, ns(&r.metadata)))
+        .filter(|r| snap.in_scope(ns(&r.metadata)))
         .collect();
     // Gateways in scope and those the routes in scope attach to.
     let mut wanted: BTreeSet<ObjectRef> = items(&snap.gateways)
         .iter()
-        .filter(|g| in_scope(snap, ns(&g.metadata)))
+        .filter(|g| snap.in_scope(ns(&g.metadata)))
         .map(|g| key("Gateway", g))
         .collect();
     for r in &routes {
@@ -227,8 +221,7 @@ fn route(
         };
         let bns = str_at(b, "/namespace").unwrap_or(namespace);
         // A Service in a namespace that was not listed is not claimed missing.
-        let listed = snap.services.is_some() && in_scope(snap, bns);
-        if listed && snap.service(bns, svc).is_none() {
+        if snap.knows_services_of(bns) && snap.service(bns, svc).is_none() {
             missing.push(format!("backend Service {bns}/{svc} does not exist"));
         }
     }

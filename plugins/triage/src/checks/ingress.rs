@@ -35,7 +35,9 @@ fn backends(ing: &Ingress) -> Vec<(String, &IngressServiceBackend)> {
 
 /// Why a backend does not resolve, if it does not; `None` when it does or cannot be told.
 fn backend_problem(snap: &Snapshot, namespace: &str, b: &IngressServiceBackend) -> Option<String> {
-    snap.services.as_ref()?;
+    if !snap.knows_services_of(namespace) {
+        return None;
+    }
     let Some(svc) = snap.service(namespace, &b.name) else {
         return Some(format!("Service {} does not exist", b.name));
     };

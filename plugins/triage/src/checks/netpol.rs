@@ -106,7 +106,7 @@ pub fn check(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
             continue;
         }
         // With -l only some pods were listed: "matches no pod" is no claim then.
-        if !snap.pods_complete {
+        if !snap.complete {
             continue;
         }
         let matched = snap

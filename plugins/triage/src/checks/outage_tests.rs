@@ -128,6 +128,44 @@ spec:
 }
 
 #[test]
+fn a_list_filtered_by_selector_proves_no_absence() {
+    // With -l, Services, PVCs and Deployments are listed with the selector: one
+    // missing from the list may exist, so nothing is claimed missing.
+    let y = r#"
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, namespace: ns}
+spec: {defaultBackend: {service: {name: web, port: {number: 80}}}}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: api, namespace: ns}
+spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: api}, maxReplicas: 3}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db, namespace: ns, uid: p1}
+spec: {containers: [{name: c, image: i}], volumes: [{name: d, persistentVolumeClaim: {claimName: data}}]}
+status: {phase: Running, conditions: [{type: Ready, status: "True"}]}
+"#;
+    assert_eq!(
+        reasons(&run(y)),
+        vec![
+            (
+                Reason::MissingReference,
+                "HorizontalPodAutoscaler/api".into()
+            ),
+            (Reason::MissingReference, "Ingress/web".into()),
+            (Reason::MissingReference, "Pod/db".into()),
+        ]
+    );
+    let mut s = unsettled(y);
+    s.complete = false;
+    s.settle(&ctx());
+    assert!(analyse(&s, &ctx(), &BTreeSet::new()).is_empty());
+}
+
+#[test]
 fn network_policies_add_up() {
     let pods = format!(
         "{}{}",
@@ -164,7 +202,7 @@ fn network_policies_add_up() {
     );
     assert_eq!(f[0].severity, Severity::Info);
     let mut s = unsettled(&format!("{pods}{none}"));
-    s.pods_complete = false;
+    s.complete = false;
     s.settle(&ctx());
     assert!(analyse(&s, &ctx(), &BTreeSet::new()).is_empty());
 }

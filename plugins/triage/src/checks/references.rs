@@ -66,9 +66,11 @@ fn exists(snap: &Snapshot, namespace: &str, r: &ConfigRef) -> Option<bool> {
                 (Some(_), None) => true,
             })
         }
+        // PVCs are listed with -l's selector: a filtered list proves no absence.
         RefKind::PersistentVolumeClaim => {
             snap.pvcs.as_ref()?;
-            Some(snap.pvc(namespace, &r.name).is_some())
+            let found = snap.pvc(namespace, &r.name).is_some();
+            (found || snap.complete).then_some(found)
         }
         RefKind::ServiceAccount => {
             let list = snap.service_accounts.as_ref()?;
@@ -275,7 +277,8 @@ fn hpa_targets(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
             }),
             _ => None,
         };
-        if listed != Some(false) {
+        // A filtered (-l) list proves no absence.
+        if listed != Some(false) || !snap.complete {
             continue;
         }
         let key = ObjectRef::of(hpa);

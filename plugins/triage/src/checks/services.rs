@@ -149,7 +149,7 @@ pub fn check(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
         let matching: Vec<&PodState> = snap.pods_behind(svc).collect();
         if matching.is_empty() {
             // With -l only some pods were listed: "matches no pod" is no claim then.
-            if snap.pods_complete {
+            if snap.complete {
                 let mut f = no_pods(snap, svc, selector);
                 link_routes(&mut f, routed_by(snap, namespace, &key.name));
                 out.push(f);

@@ -67,7 +67,7 @@ fn bytes(v: &Value) -> u64 {
 pub fn unsettled(yaml: &str) -> Snapshot {
     let mut s = Snapshot::default();
     s.now = now();
-    s.pods_complete = true;
+    s.complete = true;
     s.events = Some(vec![]);
     s.deployments = Some(vec![]);
     s.replicasets = Some(vec![]);
