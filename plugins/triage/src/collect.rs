@@ -609,8 +609,11 @@ pub async fn collect(scope: &Scope<'_>, ctx: &Context) -> Result<Snapshot> {
         restrict_events_to_listed(&mut snap);
     }
 
-    // Second phase: only what the first phase showed is needed.
-    let (revisions, ingress_classes, webhook_backends, volumes, (classes, gateways, routes)) = futures::try_join!(
+    // Every pod classified once, before anything that needs their states (logs).
+    snap.settle(ctx);
+
+    // Second phase, in parallel: only what the first phase showed is needed.
+    let (revisions, ingress_classes, webhook_backends, volumes, gateway, logs) = futures::try_join!(
         async {
             if needs_revisions(&snap) {
                 optional(
@@ -637,7 +640,9 @@ pub async fn collect(scope: &Scope<'_>, ctx: &Context) -> Result<Snapshot> {
                 gateway_api(scope, "HTTPRoute", "httproutes", false),
             )
         },
+        async { Ok(fetch_logs(scope, ctx, &snap).await) },
     )?;
+    let (classes, gateways, routes) = gateway;
     take!(gateway_classes, classes);
     take!(gateways, gateways);
     take!(http_routes, routes);
@@ -647,12 +652,9 @@ pub async fn collect(scope: &Scope<'_>, ctx: &Context) -> Result<Snapshot> {
     snap.webhook_services = services;
     snap.namespace_labels.extend(namespaces);
     take!(volume_usage, volumes);
-
-    snap.settle(ctx);
-    let (logs, classes) =
-        futures::join!(fetch_logs(scope, ctx, &snap), storage_classes(scope, &snap));
     snap.logs = logs;
-    take!(storage_classes, classes?);
+    // Last, and only when a PVC is near full: can its StorageClass expand it?
+    take!(storage_classes, storage_classes(scope, &snap).await?);
     Ok(snap)
 }
 
