@@ -37,8 +37,10 @@ use crate::snapshot::{
 pub const MAX_LOG_CONTAINERS: usize = 20;
 /// How many per-object requests (logs, stats, webhook backends) run at once.
 pub const PER_OBJECT_CONCURRENCY: usize = 8;
-/// Kubelet stats summaries are read from at most this many nodes per run.
+/// Kubelet stats summaries are read from at most this many nodes per run,
+/// this many at once.
 pub const MAX_STATS_NODES: usize = 50;
+pub const STATS_CONCURRENCY: usize = 16;
 /// Webhook backends outside the scope are looked up for at most this many Services.
 pub const MAX_WEBHOOK_SERVICES: usize = 10;
 
@@ -169,24 +171,17 @@ async fn summarise_pages(api: Api<Pod>, lp: ListParams) -> Result<Vec<PodState>>
     Ok(out)
 }
 
-/// Events, reduced as their pages arrive to what the checks read: Warnings
-/// inside `--since` (restarts, probes, mounts, the digest) and every event about
-/// a PVC (WaitForFirstConsumer is Normal). The bulk (Scheduled, Pulled,
-/// Started...) is dropped at once.
+/// Warning events inside `--since`: all the checks read (restarts, probes,
+/// mounts, PVC provisioning, the digest). The server drops the Normal ones
+/// (`fieldSelector=type=Warning`, the bulk of a namespace's events); older
+/// ones are dropped as their pages arrive.
 async fn events(scope: &Scope<'_>, ctx: &Context) -> Result<Optional<EventRecord>> {
     let api: Api<Event> = scope.api();
-    let (items, skipped) = optional_map(
-        api,
-        scope.params(false),
-        "events",
-        &["WarningEvents"],
-        |e| {
-            let r = EventRecord::from_event(e);
-            let keep = r.kind == "PersistentVolumeClaim"
-                || (r.warning && r.time.is_some_and(|t| ctx.recent(t)));
-            keep.then_some(r)
-        },
-    )
+    let lp = scope.params(false).fields("type=Warning");
+    let (items, skipped) = optional_map(api, lp, "events", &["WarningEvents"], |e| {
+        let r = EventRecord::from_event(e);
+        (r.warning && r.time.is_some_and(|t| ctx.recent(t))).then_some(r)
+    })
     .await?;
     Ok((items.map(|l| l.into_iter().flatten().collect()), skipped))
 }
@@ -415,18 +410,23 @@ pub async fn collect(scope: &Scope<'_>, ctx: &Context) -> Result<Snapshot> {
     let all = scope.params(false);
     let none = ListParams::default();
     let (
-        pods,
+        (pods, volumes),
         events,
         (deployments, replicasets, statefulsets, daemonsets),
         (services, slices, pvcs, hpas),
         (pdbs, jobs, cronjobs),
         (configmaps, secrets, accounts),
-        (nodes, metrics, ingresses, policies),
+        (nodes, metrics, ingresses, policies, classes),
         (validating_hooks, mutating_hooks),
         gateway_served,
         namespace,
     ) = futures::try_join!(
-        pod_states(scope),
+        // Kubelet stats need only the pods: read them while the other lists run.
+        async {
+            let pods = pod_states(scope).await?;
+            let volumes = volume_usage(scope, &pods).await?;
+            Ok::<_, Error>((pods, volumes))
+        },
         events(scope, ctx),
         async {
             futures::try_join!(
@@ -540,6 +540,12 @@ pub async fn collect(scope: &Scope<'_>, ctx: &Context) -> Result<Snapshot> {
                     &["NetworkPolicyMatchesNoPods", "NetworkPolicyBlocksService"],
                     |p| p,
                 ),
+                optional(
+                    conn.cluster_api(),
+                    none.clone(),
+                    "storageclasses",
+                    &["PVCPending", "PVCNearFull"],
+                ),
             )
         },
         async {
@@ -604,6 +610,7 @@ pub async fn collect(scope: &Scope<'_>, ctx: &Context) -> Result<Snapshot> {
     take!(pod_metrics, metrics);
     take!(ingresses, ingresses);
     take!(network_policies, policies);
+    take!(storage_classes, classes);
     take!(webhooks, merge(validating_hooks, mutating_hooks));
     if scope.selector.is_some() {
         restrict_events_to_listed(&mut snap);
@@ -613,7 +620,7 @@ pub async fn collect(scope: &Scope<'_>, ctx: &Context) -> Result<Snapshot> {
     snap.settle(ctx);
 
     // Second phase, in parallel: only what the first phase showed is needed.
-    let (revisions, ingress_classes, webhook_backends, volumes, gateway, logs) = futures::try_join!(
+    let (revisions, ingress_classes, webhook_backends, gateway, logs) = futures::try_join!(
         async {
             if needs_revisions(&snap) {
                 optional(
@@ -629,7 +636,6 @@ pub async fn collect(scope: &Scope<'_>, ctx: &Context) -> Result<Snapshot> {
         },
         ingress_classes(scope, &snap),
         webhook_backends(scope, &snap),
-        volume_usage(scope, &snap),
         async {
             if !gateway_served {
                 return Ok(((None, Vec::new()), (None, Vec::new()), (None, Vec::new())));
@@ -653,8 +659,6 @@ pub async fn collect(scope: &Scope<'_>, ctx: &Context) -> Result<Snapshot> {
     snap.namespace_labels.extend(namespaces);
     take!(volume_usage, volumes);
     snap.logs = logs;
-    // Last, and only when a PVC is near full: can its StorageClass expand it?
-    take!(storage_classes, storage_classes(scope, &snap).await?);
     Ok(snap)
 }
 
@@ -829,10 +833,10 @@ struct PvcRef {
 
 /// Usage of the PVCs the scope's pods mount, from the kubelet stats summary of each
 /// node running such a pod (`nodes/NODE/proxy/stats/summary`, bounded).
-async fn volume_usage(scope: &Scope<'_>, snap: &Snapshot) -> Result<Optional<VolumeUsage>> {
+async fn volume_usage(scope: &Scope<'_>, pods: &[PodState]) -> Result<Optional<VolumeUsage>> {
     let mut mounted: BTreeSet<(String, String)> = BTreeSet::new();
     let mut nodes: BTreeSet<String> = BTreeSet::new();
-    for p in &snap.pods {
+    for p in pods {
         let s = &p.pod;
         if s.deleting || s.phase != "Running" {
             continue;
@@ -871,7 +875,8 @@ async fn volume_usage(scope: &Scope<'_>, snap: &Snapshot) -> Result<Optional<Vol
                     (node, result)
                 }
             })
-            .buffer_unordered(PER_OBJECT_CONCURRENCY)
+            // Each node's kubelet answers its own: more in flight than for one API server.
+            .buffer_unordered(STATS_CONCURRENCY)
             .collect()
             .await;
     let mut usage = Vec::new();
@@ -932,27 +937,6 @@ async fn volume_usage(scope: &Scope<'_>, snap: &Snapshot) -> Result<Optional<Vol
         });
     }
     Ok((Some(usage), skipped))
-}
-
-/// StorageClasses, listed only when a PVC is near full (to offer the expansion).
-async fn storage_classes(
-    scope: &Scope<'_>,
-    snap: &Snapshot,
-) -> Result<Optional<k8s_openapi::api::storage::v1::StorageClass>> {
-    let near_full = items(&snap.volume_usage)
-        .iter()
-        .any(|v| v.fraction() >= VolumeUsage::NEAR_FULL);
-    if !near_full {
-        return Ok((None, Vec::new()));
-    }
-    when_served(
-        scope.conn.cluster_api(),
-        ListParams::default(),
-        "storageclasses",
-        &["PVCNearFull"],
-        |c| c,
-    )
-    .await
 }
 
 /// With `-l`, events about objects outside the selection are noise.

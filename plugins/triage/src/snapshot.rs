@@ -593,6 +593,20 @@ impl Snapshot {
         find_meta(&self.pvcs, |o| &o.metadata, namespace, claim)
     }
 
+    /// A claim's StorageClass: the one it names, else the cluster default.
+    pub fn storage_class(&self, named: Option<&str>) -> Option<&StorageClass> {
+        let classes = items(&self.storage_classes);
+        match named {
+            Some(n) => classes.iter().find(|c| name(&c.metadata) == n),
+            None => classes.iter().find(|c| {
+                c.metadata.annotations.as_ref().is_some_and(|a| {
+                    a.get("storageclass.kubernetes.io/is-default-class")
+                        .is_some_and(|v| v == "true")
+                })
+            }),
+        }
+    }
+
     /// Whether a Service missing from the list is really absent (listed, unfiltered, in scope).
     pub fn knows_services_of(&self, namespace: &str) -> bool {
         self.services.is_some() && self.complete && self.in_scope(namespace)

@@ -87,10 +87,10 @@ fn evidence(f: &Value) -> String {
 fn healthy_namespace_has_no_findings() {
     let doc = scenario("healthy", "triage-healthy", &[], 0);
     assert_eq!(doc["skipped"].as_array().map(Vec::len), Some(0), "{doc:#}");
-    // 23 lists and discoveries + the namespace + the kubelet stats of the one node
+    // 24 lists and discoveries + the namespace + the kubelet stats of the one node
     // running a pod with a PVC (see request_count_is_bounded).
     assert!(
-        doc["stats"]["requests"].as_u64().unwrap_or(0) <= 25,
+        doc["stats"]["requests"].as_u64().unwrap_or(0) <= 26,
         "{doc:#}"
     );
 }
@@ -371,10 +371,10 @@ fn request_count_is_bounded() {
     // One list per type: pods, events, deployments, replicasets, statefulsets,
     // daemonsets, services, endpointslices, pvcs, hpas, pdbs, jobs, cronjobs,
     // configmaps, secrets, serviceaccounts, nodes, pod metrics, ingresses,
-    // networkpolicies, validating and mutating webhook configurations (22), the
-    // Gateway API discovery (1), the namespace (1), one previous log (one per
-    // workload and container).
-    assert!(used <= 25, "used {used} requests");
+    // networkpolicies, storageclasses, validating and mutating webhook
+    // configurations (23), the Gateway API discovery (1), the namespace (1), one
+    // previous log (one per workload and container).
+    assert!(used <= 26, "used {used} requests");
     assert_eq!(doc["stats"]["requests"].as_u64(), Some(used));
 }
 

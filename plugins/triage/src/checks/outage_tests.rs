@@ -466,3 +466,43 @@ lastTimestamp: now-1m
     );
     assert_eq!(f[0].message(), "pods cannot start: FailedMount");
 }
+
+#[test]
+fn pending_claims_by_design_are_told_by_their_storage_class() {
+    let pvc = |class: &str| {
+        format!(
+            "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {{name: data, namespace: ns}}\nspec: {{storageClassName: {class}, resources: {{requests: {{storage: 1Gi}}}}}}\nstatus: {{phase: Pending}}\n---\n"
+        )
+    };
+    let classes = "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: later}\nprovisioner: x\nvolumeBindingMode: WaitForFirstConsumer\n---\napiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: now}\nprovisioner: x\nvolumeBindingMode: Immediate\n---\n";
+    let warning = "apiVersion: v1\nkind: Event\nmetadata: {name: e1, namespace: ns}\ninvolvedObject: {kind: PersistentVolumeClaim, name: data, namespace: ns}\nreason: ProvisioningFailed\nmessage: no capacity\ntype: Warning\nlastTimestamp: now-2m\n";
+    // WaitForFirstConsumer: Pending until a pod uses it, by design.
+    assert!(run(&format!("{classes}{}", pvc("later"))).is_empty());
+    // Immediate binding: Pending is a finding, even without events.
+    let f = run(&format!("{classes}{}", pvc("now")));
+    assert_eq!(
+        reasons(&f),
+        vec![(Reason::PVCPending, "PersistentVolumeClaim/data".into())]
+    );
+    // A class that does not exist says so.
+    let f = run(&format!("{classes}{}", pvc("fast")));
+    assert!(
+        f[0].evidence_lines()
+            .iter()
+            .any(|e| e == "StorageClass fast does not exist"),
+        "{:?}",
+        f[0].evidence_lines()
+    );
+    // Without the StorageClasses, only a Warning event makes it a finding.
+    let mut s = unsettled(&pvc("later"));
+    s.storage_classes = None;
+    s.settle(&ctx());
+    assert!(analyse(&s, &ctx(), &BTreeSet::new()).is_empty());
+    let mut s = unsettled(&format!("{}{warning}", pvc("later")));
+    s.storage_classes = None;
+    s.settle(&ctx());
+    assert_eq!(
+        reasons(&analyse(&s, &ctx(), &BTreeSet::new())),
+        vec![(Reason::PVCPending, "PersistentVolumeClaim/data".into())]
+    );
+}

@@ -22,22 +22,37 @@ pub fn pvcs(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
         let events: Vec<_> = snap
             .events_for("PersistentVolumeClaim", namespace, &key.name)
             .collect();
-        // WaitForFirstConsumer claims are Pending by design until a pod uses them.
-        let waiting_for_consumer = events.iter().any(|e| e.reason == "WaitForFirstConsumer")
-            && !events.iter().any(|e| e.warning);
-        if phase == "Pending" && waiting_for_consumer {
+        let spec = pvc.spec.as_ref();
+        let named = spec.and_then(|s| s.storage_class_name.as_deref());
+        let class = snap.storage_class(named);
+        // WaitForFirstConsumer claims are Pending by design until a pod uses them
+        // (a pod that cannot be scheduled is its own finding). Without the
+        // StorageClasses, only a Warning event makes a Pending claim a finding.
+        let warned = events.iter().any(|e| e.warning);
+        let by_design = match &snap.storage_classes {
+            Some(_) => class
+                .and_then(|c| c.volume_binding_mode.as_deref())
+                .is_some_and(|m| m == "WaitForFirstConsumer"),
+            None => true,
+        };
+        if phase == "Pending" && by_design && !warned {
             continue;
         }
-        let spec = pvc.spec.as_ref();
-        let class = spec
-            .and_then(|s| s.storage_class_name.clone())
-            .unwrap_or_else(|| "(cluster default)".into());
+        let class = named.map(str::to_string).unwrap_or_else(|| {
+            class
+                .map(|c| format!("{} (cluster default)", name(&c.metadata)))
+                .unwrap_or_else(|| "(cluster default)".into())
+        });
         let mut f = Finding::new(
             Reason::PVCPending,
             &key,
             format!("PVC is {phase} (storageClass {class})"),
         )
         .evidence(format!("storageClassName: {class}"));
+        if snap.storage_classes.is_some() && named.is_some() && snap.storage_class(named).is_none()
+        {
+            f.add_evidence(format!("StorageClass {class} does not exist"));
+        }
         if let Some(size) = spec
             .and_then(|s| s.resources.as_ref())
             .and_then(|r| r.requests.as_ref())
