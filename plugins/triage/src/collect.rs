@@ -39,7 +39,7 @@ pub const MAX_LOG_CONTAINERS: usize = 20;
 pub const PER_OBJECT_CONCURRENCY: usize = 8;
 /// Kubelet stats summaries are read from at most this many nodes per run,
 /// this many at once.
-pub const MAX_STATS_NODES: usize = 50;
+pub const MAX_STATS_NODES: usize = 500;
 pub const STATS_CONCURRENCY: usize = 16;
 /// Webhook backends outside the scope are looked up for at most this many Services.
 pub const MAX_WEBHOOK_SERVICES: usize = 10;
