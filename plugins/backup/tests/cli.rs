@@ -836,7 +836,6 @@ fn claims_are_restored_from_their_snapshots() {
 }
 
 #[test]
-#[ignore = "needs sandbox: binding of pre-provisioned VolumeSnapshotContents (spec.source.snapshotHandle / VolumeSnapshot spec.source.volumeSnapshotContentName); the sb-features snapshot controller does not simulate them"]
 fn snapshots_survive_deleting_the_namespace() {
     let sb = sandbox();
     let work = Work::new();

@@ -477,3 +477,127 @@ async fn kubectl_shows_snapshots_with_their_columns() {
         ["disk.csi.example.com", "Delete"]
     );
 }
+
+/// Static provisioning (external-snapshotter's pre-provisioned snapshots): a
+/// content written by hand with `source.snapshotHandle` is bound to the
+/// VolumeSnapshot that names it and becomes ready when the storage snapshot
+/// exists; it is how a retained snapshot is brought back after its namespace
+/// (and VolumeSnapshot) was deleted, and how snapshots move between namespaces.
+#[tokio::test]
+async fn pre_provisioned_contents_are_bound_to_the_snapshot_naming_them() {
+    let sb = start_volumes();
+    let c = client(&sb).await;
+    create(&c, CLAIMS, claim("db-data", None, "10Gi")).await;
+    wait_for(&c, &format!("{CLAIMS}/db-data"), bound).await;
+    create(&c, SNAPS, snapshot("nightly", "db-data", Some("instant"))).await;
+    let s = wait_for(&c, &format!("{SNAPS}/nightly"), |s| {
+        s["status"]["readyToUse"] == true
+    })
+    .await;
+    let dynamic = s["status"]["boundVolumeSnapshotContentName"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let original = get_json(&c, &format!("{CONTENTS}/{dynamic}")).await;
+    let handle = original["status"]["snapshotHandle"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(handle.starts_with("snap-"), "{original:#}");
+    // Keep the storage snapshot, then lose the VolumeSnapshot.
+    merge_patch(
+        &c,
+        &format!("{CONTENTS}/{dynamic}"),
+        json!({"spec": {"deletionPolicy": "Retain"}}),
+    )
+    .await;
+    let r = send(&c, "DELETE", &format!("{SNAPS}/nightly"), None, None).await;
+    assert_eq!(r.code, 200, "{}", r.text);
+
+    let content = |name: &str, handle: &str, snapshot: &str| {
+        json!({"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent",
+            "metadata": {"name": name},
+            "spec": {"deletionPolicy": "Retain", "driver": "disk.csi.example.com",
+                "source": {"snapshotHandle": handle}, "volumeSnapshotClassName": "instant",
+                "volumeSnapshotRef": {"namespace": "app", "name": snapshot}}})
+    };
+    let imported = |name: &str, content: &str| {
+        json!({"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
+            "metadata": {"name": name},
+            "spec": {"source": {"volumeSnapshotContentName": content}}})
+    };
+
+    // The snapshot may come first: it waits for its content.
+    create(&c, SNAPS, imported("restored", "imported-nightly")).await;
+    let s = wait_for(&c, &format!("{SNAPS}/restored"), |s| {
+        s["status"]["error"].is_object()
+    })
+    .await;
+    assert_eq!(
+        s["status"]["error"]["message"],
+        "VolumeSnapshotContent is missing"
+    );
+    create(
+        &c,
+        CONTENTS,
+        content("imported-nightly", &handle, "restored"),
+    )
+    .await;
+    let s = wait_for(&c, &format!("{SNAPS}/restored"), |s| {
+        s["status"]["readyToUse"] == true
+    })
+    .await;
+    assert_eq!(
+        s["status"]["boundVolumeSnapshotContentName"],
+        "imported-nightly"
+    );
+    assert_eq!(s["status"]["restoreSize"], "10Gi");
+    assert!(s["status"].get("error").is_none(), "{s:#}");
+    let bound_content = get_json(&c, &format!("{CONTENTS}/imported-nightly")).await;
+    assert_eq!(bound_content["status"]["readyToUse"], true);
+    assert_eq!(bound_content["status"]["snapshotHandle"], handle.as_str());
+    assert_eq!(bound_content["status"]["restoreSize"], 10i64 << 30);
+    assert_eq!(
+        bound_content["spec"]["volumeSnapshotRef"]["uid"],
+        s["metadata"]["uid"]
+    );
+    // A claim restores from it.
+    let mut restore = claim("db-restore", None, "10Gi");
+    restore["spec"]["dataSource"] = json!({"apiGroup": "snapshot.storage.k8s.io",
+        "kind": "VolumeSnapshot", "name": "restored"});
+    create(&c, CLAIMS, restore).await;
+    wait_for(&c, &format!("{CLAIMS}/db-restore"), bound).await;
+
+    // A content that names another snapshot is not bound to this one.
+    create(&c, CONTENTS, content("someone-elses", &handle, "other")).await;
+    create(&c, SNAPS, imported("thief", "someone-elses")).await;
+    let s = wait_for(&c, &format!("{SNAPS}/thief"), |s| {
+        s["status"]["error"].is_object()
+    })
+    .await;
+    assert_eq!(
+        s["status"]["error"]["message"],
+        "VolumeSnapshotContent is not bound to the VolumeSnapshot correctly"
+    );
+    assert_eq!(s["status"]["readyToUse"], false);
+
+    // A handle the storage does not have never becomes ready.
+    create(
+        &c,
+        CONTENTS,
+        content("ghost", "snap-0000000000000000", "ghost"),
+    )
+    .await;
+    create(&c, SNAPS, imported("ghost", "ghost")).await;
+    let s = wait_for(&c, &format!("{SNAPS}/ghost"), |s| {
+        s["status"]["error"].is_object()
+    })
+    .await;
+    assert_eq!(s["status"]["readyToUse"], false);
+    assert!(
+        s["status"]["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("snapshot snap-0000000000000000 not found")),
+        "{s:#}"
+    );
+}

@@ -365,6 +365,16 @@ impl Controllers {
                     self.queue.insert(Key::Waiting(ns));
                 }
             }
+            // A content written by hand (static provisioning) may be what a
+            // waiting snapshot names.
+            snapshot::CONTENTS if !deleted => {
+                let keys: Vec<Key> = self
+                    .snapshots
+                    .iter()
+                    .map(|(a, b)| Key::Snapshot(a.clone(), b.clone()))
+                    .collect();
+                self.queue.extend(keys);
+            }
             snapshot::SNAPSHOT_CLASSES => {
                 let keys: Vec<Key> = self
                     .snapshots

@@ -2,7 +2,9 @@
 //! whenever its CRDs are registered and VolumeSnapshots are written): a
 //! snapshot of a bound PVC gets a VolumeSnapshotContent and becomes
 //! readyToUse after its class's `sandbox.test/ready-after` delay; a missing
-//! PVC, unbound PVC or missing class is reported in `status.error`.
+//! PVC, unbound PVC or missing class is reported in `status.error`. A
+//! pre-provisioned content (`source.snapshotHandle`, static provisioning) is
+//! bound to the VolumeSnapshot that names it, as external-snapshotter does.
 
 use super::{object_event, quantity};
 use crate::meta::fill_create_metadata;
@@ -129,9 +131,11 @@ pub fn reconcile(txn: &mut Txn<'_>, ns: &str, name: &str, ts: &str) -> Option<Du
         .and_then(Value::as_str)
         .map(str::to_string)
     else {
-        // Pre-provisioned contents (source.volumeSnapshotContentName) are
-        // not simulated.
-        return None;
+        return snap
+            .pointer("/spec/source/volumeSnapshotContentName")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .and_then(|content| bind_preprovisioned(txn, &snap, &content, ts));
     };
     let Some(pvc) = txn.get("/persistentvolumeclaims", ns, &claim).cloned() else {
         set_error(
@@ -239,6 +243,123 @@ pub fn reconcile(txn: &mut Txn<'_>, ns: &str, name: &str, ts: &str) -> Option<Du
     } else {
         Some(delay)
     }
+}
+
+/// Static provisioning: a VolumeSnapshot whose `source.volumeSnapshotContentName`
+/// names a content created by hand (`source.snapshotHandle`). As external-snapshotter's
+/// common controller: the content must exist and its `volumeSnapshotRef` must name this
+/// snapshot (else `SnapshotContentMissing` / `SnapshotContentMisbound`); the CSI sidecar
+/// then fills the content's status from the storage snapshot. The sandbox's storage
+/// backend is the set of snapshot handles its own contents were cut with: a handle no
+/// content carries any more is a snapshot the driver does not have.
+fn bind_preprovisioned(
+    txn: &mut Txn<'_>,
+    snap: &Value,
+    content_name: &str,
+    ts: &str,
+) -> Option<Duration> {
+    let (ns, name, uid) = (
+        meta_str(snap, "namespace"),
+        meta_str(snap, "name"),
+        meta_str(snap, "uid"),
+    );
+    let Some(content) = txn.get(CONTENTS, "", content_name).cloned() else {
+        set_error(
+            txn,
+            snap,
+            "SnapshotContentMissing",
+            "VolumeSnapshotContent is missing",
+            ts,
+        );
+        return None;
+    };
+    let reference = content.pointer("/spec/volumeSnapshotRef");
+    let field = |f: &str| {
+        reference
+            .and_then(|r| r.get(f))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    };
+    let ref_uid = field("uid");
+    if field("name") != name || field("namespace") != ns || !(ref_uid.is_empty() || ref_uid == uid)
+    {
+        set_error(
+            txn,
+            snap,
+            "SnapshotContentMisbound",
+            "VolumeSnapshotContent is not bound to the VolumeSnapshot correctly",
+            ts,
+        );
+        return None;
+    }
+    let Some(handle) = content
+        .pointer("/spec/source/snapshotHandle")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+    else {
+        // A dynamically provisioned content of another snapshot: not ours to bind.
+        set_error(
+            txn,
+            snap,
+            "SnapshotContentMisbound",
+            "VolumeSnapshotContent is not bound to the VolumeSnapshot correctly",
+            ts,
+        );
+        return None;
+    };
+    // The storage snapshot behind the handle: another content cut with it.
+    let origin = txn
+        .inner()
+        .iter_resource(CONTENTS)
+        .find(|c| {
+            meta_str(c, "name") != content_name
+                && c.pointer("/status/snapshotHandle").and_then(Value::as_str)
+                    == Some(handle.as_str())
+        })
+        .cloned();
+    let mut bound = content.clone();
+    bound["spec"]["volumeSnapshotRef"]["uid"] = json!(uid);
+    bound["spec"]["volumeSnapshotRef"]["resourceVersion"] =
+        json!(meta_str(snap, "resourceVersion"));
+    let Some(origin) = origin else {
+        let message = format!(
+            "Failed to check and update snapshot content: failed to list snapshot for content {content_name}: \"rpc error: code = NotFound desc = snapshot {handle} not found\""
+        );
+        bound["status"] = json!({"readyToUse": false, "error": {"message": message, "time": ts}});
+        super::put_if_changed(txn, CONTENTS, &content, bound);
+        set_error(
+            txn,
+            snap,
+            "SnapshotContentCheckandUpdateFailed",
+            &message,
+            ts,
+        );
+        return None;
+    };
+    let restore_size = origin
+        .pointer("/status/restoreSize")
+        .cloned()
+        .unwrap_or(json!(0));
+    let created = origin
+        .pointer("/status/creationTime")
+        .cloned()
+        .unwrap_or(json!(0));
+    bound["status"] = json!({"creationTime": created, "readyToUse": true,
+        "restoreSize": restore_size, "snapshotHandle": handle});
+    super::put_if_changed(txn, CONTENTS, &content, bound);
+    let size = restore_size.as_i64().unwrap_or(0);
+    // The snapshot was taken when the storage snapshot was cut, not now.
+    let taken = created
+        .as_i64()
+        .and_then(|n| jiff::Timestamp::from_nanosecond(i128::from(n)).ok())
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|| ts.to_string());
+    let mut new = snap.clone();
+    new["status"] = json!({"boundVolumeSnapshotContentName": content_name,
+        "creationTime": taken, "readyToUse": true, "restoreSize": quantity::format_binary(size)});
+    let stored = txn.put(SNAPSHOTS, new);
+    snapshot_ready_event(txn, &stored, ts);
+    None
 }
 
 fn snapshot_ready_event(txn: &mut Txn<'_>, snap: &Value, ts: &str) {
