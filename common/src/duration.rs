@@ -70,6 +70,22 @@ pub fn parse_timeout(input: &str) -> Result<Option<Duration>, DurationError> {
     parse_duration(input).map(|d| (!d.is_zero()).then_some(d))
 }
 
+/// A whole-second duration as a flag value would write it, in the largest unit that
+/// divides it exactly: `5m`, `90s`, `2h`, `1d` (round-trips through [`parse_duration`]).
+/// For echoing windows and timeouts back in messages ("restarts in the last 30m").
+pub fn flag_text(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 86400 && s.is_multiple_of(86400) {
+        format!("{}d", s / 86400)
+    } else if s >= 3600 && s.is_multiple_of(3600) {
+        format!("{}h", s / 3600)
+    } else if s >= 60 && s.is_multiple_of(60) {
+        format!("{}m", s / 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
 /// Format an age like kubectl's AGE column (apimachinery `HumanDuration`):
 /// `45s`, `5m10s` (under 10m), `42m`, `3h12m` (under 8h), `20h`, `2d3h` (under 8d),
 /// `10d`, `2y45d` (under 8y), `9y`. Slightly negative values (clock skew under 2s)
@@ -129,6 +145,21 @@ pub fn age_since(created: jiff::Timestamp, now: jiff::Timestamp) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flag_text_round_trips() {
+        for (secs, text) in [
+            (300, "5m"),
+            (90, "90s"),
+            (7200, "2h"),
+            (86400, "1d"),
+            (0, "0s"),
+        ] {
+            assert_eq!(flag_text(Duration::from_secs(secs)), text);
+            assert_eq!(parse_duration(text), Ok(Duration::from_secs(secs)));
+        }
+    }
+
     use jiff::SignedDuration as SD;
 
     #[test]

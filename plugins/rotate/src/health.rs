@@ -244,18 +244,7 @@ fn erase<K>(w: Waited<K>) -> Waited<()> {
 }
 
 /// `5m`, `90s`: a timeout for messages.
-pub fn human(d: Duration) -> String {
-    let s = d.as_secs();
-    if s >= 86400 && s.is_multiple_of(86400) {
-        format!("{}d", s / 86400)
-    } else if s >= 3600 && s.is_multiple_of(3600) {
-        format!("{}h", s / 3600)
-    } else if s >= 60 && s.is_multiple_of(60) {
-        format!("{}m", s / 60)
-    } else {
-        format!("{s}s")
-    }
-}
+pub use common::duration::flag_text as human;
 
 #[cfg(test)]
 mod tests {

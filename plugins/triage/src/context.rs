@@ -46,14 +46,9 @@ impl Context {
 
     /// The `--since` window as written back to people: "1h", "30m", "45s".
     pub fn since_text(&self) -> String {
-        let s = self.since.as_secs();
-        if s % 3600 == 0 {
-            format!("{}h", s / 3600)
-        } else if s % 60 == 0 {
-            format!("{}m", s / 60)
-        } else {
-            format!("{s}s")
-        }
+        common::duration::flag_text(std::time::Duration::from_secs(
+            self.since.as_secs().max(0).unsigned_abs(),
+        ))
     }
 }
 

@@ -365,17 +365,9 @@ impl Controllers {
                     self.queue.insert(Key::Waiting(ns));
                 }
             }
-            // A content written by hand (static provisioning) may be what a
-            // waiting snapshot names.
-            snapshot::CONTENTS if !deleted => {
-                let keys: Vec<Key> = self
-                    .snapshots
-                    .iter()
-                    .map(|(a, b)| Key::Snapshot(a.clone(), b.clone()))
-                    .collect();
-                self.queue.extend(keys);
-            }
-            snapshot::SNAPSHOT_CLASSES => {
+            // A new class, or a content written by hand (static provisioning)
+            // that a waiting snapshot names: the waiting snapshots again.
+            snapshot::SNAPSHOT_CLASSES | snapshot::CONTENTS => {
                 let keys: Vec<Key> = self
                     .snapshots
                     .iter()

@@ -281,23 +281,14 @@ fn bind_preprovisioned(
             .unwrap_or("")
     };
     let ref_uid = field("uid");
-    if field("name") != name || field("namespace") != ns || !(ref_uid.is_empty() || ref_uid == uid)
-    {
-        set_error(
-            txn,
-            snap,
-            "SnapshotContentMisbound",
-            "VolumeSnapshotContent is not bound to the VolumeSnapshot correctly",
-            ts,
-        );
-        return None;
-    }
-    let Some(handle) = content
+    let names_this_snapshot =
+        field("name") == name && field("namespace") == ns && (ref_uid.is_empty() || ref_uid == uid);
+    // Without a snapshotHandle it is a dynamically provisioned content of another snapshot.
+    let handle = content
         .pointer("/spec/source/snapshotHandle")
         .and_then(Value::as_str)
-        .map(str::to_string)
-    else {
-        // A dynamically provisioned content of another snapshot: not ours to bind.
+        .map(str::to_string);
+    let Some(handle) = handle.filter(|_| names_this_snapshot) else {
         set_error(
             txn,
             snap,
