@@ -20,9 +20,14 @@ pub fn parse(source: &str, text: &str) -> Result<DrainPlan> {
     let value: serde_json::Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(json_err) => serde_saphyr::from_str(text).map_err(|yaml_err| {
+            // The YAML parser's message ends in a multi-line source snippet: its first
+            // line says what and where, enough for an error line.
+            let yaml_err = yaml_err.to_string();
+            let yaml_err = yaml_err.lines().next().unwrap_or_default().trim();
             Error::usage(format!(
                 "{source} is neither JSON ({json_err}) nor YAML ({yaml_err})"
             ))
+            .with_hint(remake_hint())
         })?,
     };
     let api = value
@@ -53,8 +58,9 @@ pub fn load(path: &str) -> Result<DrainPlan> {
     } else {
         path
     };
-    let text = String::from_utf8(bytes)
-        .map_err(|_| Error::usage(format!("{source} is not UTF-8 text")))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Error::usage(format!("{source} is not UTF-8 text")).with_hint(remake_hint())
+    })?;
     let plan = parse(source, &text)?;
     if plan::fingerprint(&plan) != plan.fingerprint {
         return Err(Error::usage(format!(
