@@ -178,7 +178,11 @@ pub fn classify(snap: &Snapshot, ctx: &Context, pod: &Pod) -> Vec<PodIssue> {
                         cs.restart_count
                     ));
                     if let Some(m) = t.message.as_deref().filter(|m| !m.is_empty()) {
-                        ev.push(format!("termination message: {}", m.trim()));
+                        // The container writes it: it can carry a credential like a log.
+                        ev.push(format!(
+                            "termination message: {}",
+                            common::redact::redact_text(m.trim())
+                        ));
                     }
                 } else {
                     ev.push(format!(
