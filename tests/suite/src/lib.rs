@@ -250,3 +250,18 @@ pub fn comparable(doc: &Value) -> Value {
         other => other.clone(),
     }
 }
+
+/// `backup create -n hypersdk --exclude-resources secrets` into `dir/name` as the admin
+/// (asserting it works): the archive the restore, interruption and bad-input suites use.
+pub fn hypersdk_archive(sb: &Sandbox, dir: &std::path::Path, name: &str) -> PathBuf {
+    let archive = dir.join(name);
+    let made = run(plugin(
+        "backup",
+        sb,
+        &["create", "-n", "hypersdk", "--exclude-resources", "secrets"],
+    )
+    .arg("-f")
+    .arg(&archive));
+    assert_eq!(code(&made), 0, "{}", dump(&made));
+    archive
+}

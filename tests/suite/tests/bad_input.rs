@@ -35,18 +35,7 @@ static WORLD: LazyLock<World> = LazyLock::new(|| {
         "reliability/secrets",
     ]);
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let archive = dir.path().join("good.tar.zst");
-    let made = run(plugin_cmd(&sb, "backup")
-        .args([
-            "create",
-            "-n",
-            "hypersdk",
-            "--exclude-resources",
-            "secrets",
-            "-f",
-        ])
-        .arg(&archive));
-    assert_eq!(code(&made), 0, "{}", dump(&made));
+    let archive = suite_tests::hypersdk_archive(&sb, dir.path(), "good.tar.zst");
     let before = Admin::new(&sb).settled();
     World {
         sb,
@@ -55,10 +44,6 @@ static WORLD: LazyLock<World> = LazyLock::new(|| {
         before,
     }
 });
-
-fn plugin_cmd(sb: &Sandbox, name: &str) -> Command {
-    suite_tests::plugin(name, sb, &[])
-}
 
 /// `kubectl-<plugin> ARGS` with a given kubeconfig (not the sandbox's).
 fn with_kubeconfig(name: &str, kubeconfig: &Path, args: &[&str]) -> Output {

@@ -313,22 +313,8 @@ fn backup_restore_writes_are_never_duplicated() {
         ],
     );
     let admin = Admin::new(&sb);
-    let archive = dir.path().join("b.tar.zst");
+    let archive = suite_tests::hypersdk_archive(&sb, dir.path(), "b.tar.zst");
     let a = archive.to_string_lossy().to_string();
-    let made = go(
-        "backup",
-        &sb,
-        &[
-            "create",
-            "-n",
-            "hypersdk",
-            "--exclude-resources",
-            "secrets",
-            "-f",
-            &a,
-        ],
-    );
-    assert_eq!(code(&made), 0, "{}", dump(&made));
 
     let (clean, clean_writes) = restore_into(&admin, &sb, &a, "copy-clean");
     assert_eq!(code(&clean), 0, "{}", dump(&clean));

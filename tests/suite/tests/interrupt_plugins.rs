@@ -88,22 +88,8 @@ fn backup_restore_stops_at_a_safe_point_and_a_rerun_completes() {
     // Every create takes 250 ms: a restore of the demo namespace takes several seconds.
     let sb = sandbox_with_faults(&DEMO, &["verb=create,delay-ms=250"]);
     let admin = Admin::new(&sb);
-    let archive = dir.path().join("b.tar.zst");
+    let archive = suite_tests::hypersdk_archive(&sb, dir.path(), "b.tar.zst");
     let a = archive.to_string_lossy().to_string();
-    let made = run(&mut plugin(
-        "backup",
-        &sb,
-        &[
-            "create",
-            "-n",
-            "hypersdk",
-            "--exclude-resources",
-            "secrets",
-            "-f",
-            &a,
-        ],
-    ));
-    assert_eq!(code(&made), 0, "{}", dump(&made));
 
     // (signal, target namespace, objects that must exist there before the signal)
     for (sig, target, at) in [

@@ -167,23 +167,8 @@ fn triage_runs_read_only() {
 
 /// A backup of hypersdk made by the admin, for restore.
 fn admin_archive(sb: &Sandbox, dir: &Path) -> Vec<String> {
-    let archive = dir.join("hypersdk.tar.zst");
-    let a = archive.to_string_lossy().to_string();
-    let out = run(&mut plugin(
-        "backup",
-        sb,
-        &[
-            "create",
-            "-n",
-            "hypersdk",
-            "--exclude-resources",
-            "secrets",
-            "-f",
-            &a,
-        ],
-    ));
-    assert_eq!(code(&out), 0, "{}", dump(&out));
-    vec![a]
+    let archive = suite_tests::hypersdk_archive(sb, dir, "hypersdk.tar.zst");
+    vec![archive.to_string_lossy().to_string()]
 }
 
 #[test]

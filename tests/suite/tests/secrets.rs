@@ -45,6 +45,20 @@ const SECRET_TEXT: [&str; 7] = [
 /// The backup passphrase, given in an environment variable.
 const PASSPHRASE: &str = "Pass-India-9c3b5d7f";
 
+/// `rotate secret` of app-credentials with a new password (the other keys kept).
+const ROTATE: [&str; 10] = [
+    "secret",
+    "app-credentials",
+    "-n",
+    "vault",
+    "--from-literal",
+    "password=New-Lima-2b8e4f6a",
+    "--keep",
+    "username",
+    "--keep",
+    "api-key",
+];
+
 const FORMATS: [&str; 5] = ["table", "wide", "json", "yaml", "name"];
 
 const FIXTURES: [&str; 2] = ["reliability/secrets", "snapshots"];
@@ -235,23 +249,7 @@ fn no_command_prints_logs_or_writes_a_secret_value() {
             &mut leaks,
             &all,
             "rotate",
-            &[
-                &[
-                    "secret",
-                    "app-credentials",
-                    "-n",
-                    "vault",
-                    "--from-literal",
-                    "password=New-Lima-2b8e4f6a",
-                    "--keep",
-                    "username",
-                    "--keep",
-                    "api-key",
-                    "--dry-run=server",
-                ][..],
-                &o,
-            ]
-            .concat(),
+            &[&ROTATE[..], &["--dry-run=server"], &o].concat(),
         );
     }
 
@@ -274,23 +272,7 @@ fn no_command_prints_logs_or_writes_a_secret_value() {
                 "json",
             ],
         ),
-        (
-            "rotate",
-            vec![
-                "secret",
-                "app-credentials",
-                "-n",
-                "vault",
-                "--from-literal",
-                "password=New-Lima-2b8e4f6a",
-                "--keep",
-                "username",
-                "--keep",
-                "api-key",
-                "--timeout",
-                "5s",
-            ],
-        ),
+        ("rotate", [&ROTATE[..], &["--timeout", "5s"]].concat()),
         (
             "drainplan",
             vec![
