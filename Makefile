@@ -7,13 +7,14 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 PREFIX ?= $(HOME)/.local
 TARGET ?= x86_64-unknown-linux-gnu
 
-.PHONY: all build demo sandbox test lint fmt bench e2e conformance dist krew install clean help
+.PHONY: all build demo sandbox test fuzz lint fmt bench e2e conformance dist krew install clean help
 
 all: build
 
 help:
 	@echo "make demo     build, start kube-sandbox with the demo fixtures, run kubectl triage -n hypersdk"
 	@echo "make test     every test (unit, sandbox API, kubectl fidelity, plugin CLI suites)"
+	@echo "make fuzz     the property tests with FUZZ_CASES cases each (default 10000; make test runs a few dozen)"
 	@echo "make lint     cargo fmt --check and clippy -D warnings"
 	@echo "make bench    side-by-side benchmarks against kubectl (writes bench/results.md)"
 	@echo "make e2e      plugin suites against the cluster KUBECONFIG points at (disposable!)"
@@ -37,6 +38,16 @@ sandbox: build
 # the real kubectl plugin mechanism (PATH lookup), not only via cargo.
 test: build
 	$(CARGO) test --workspace --no-fail-fast
+
+# The proptest properties (parsers of durations, quantities, archives, manifests, drain
+# plans; selector semantics) with many more cases than `make test` runs. stable Rust, so
+# proptest rather than cargo-fuzz; PROPTEST_CASES is read by each props file.
+FUZZ_CASES ?= 10000
+fuzz:
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test -p kubectl-plugins-common --test props
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test -p kubectl-backup --test props
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test -p kubectl-drainplan --test props
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test -p kubectl-drainplan --lib planfile::props
 
 lint:
 	$(CARGO) fmt --all -- --check

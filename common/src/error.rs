@@ -369,10 +369,29 @@ fn unreachable_error(
         ),
         _ => format!("check that the cluster is reachable (server {server}, context {context})"),
     };
+    // Which request gave up, when the retry layer knows it (`list pods in namespace x;
+    // 1 attempt in 2.0s`): after a flaky server, the failing call is the next clue.
+    let message = match failed_call(err) {
+        Some(call) => format!("cannot reach the Kubernetes API server: {what} ({call})"),
+        None => format!("cannot reach the Kubernetes API server: {what}"),
+    };
     Error::Unreachable {
-        message: format!("cannot reach the Kubernetes API server: {what}"),
+        message,
         hint: Some(hint),
     }
+}
+
+/// The call a transport failure happened in, from [`crate::transport::CallFailed`] in the
+/// error's chain.
+fn failed_call(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(failed) = e.downcast_ref::<crate::transport::CallFailed>() {
+            return Some(failed.call());
+        }
+        cur = e.source();
+    }
+    None
 }
 
 /// Map a kube error to the suite's error; see the table on [`Error`].

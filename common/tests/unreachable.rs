@@ -53,9 +53,13 @@ fn unreachable_server_maps_to_exit_3_with_hint() {
             .err();
         let err = err.unwrap_or_else(|| panic!("expected an error"));
         assert_eq!(err.exit(), Exit::Cluster, "{err}");
-        assert_eq!(
-            err.to_string(),
-            "cannot reach the Kubernetes API server: connection refused"
+        // The call that failed is named (the retry layer's CallFailed), after the cause.
+        let message = err.to_string();
+        assert!(
+            message.starts_with(
+                "cannot reach the Kubernetes API server: connection refused (list pods in namespace default; 1 attempt in "
+            ),
+            "{message}"
         );
         assert_eq!(
             err.hint(),

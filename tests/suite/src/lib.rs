@@ -2,8 +2,12 @@
 //! built plugin binaries are, how to start a kube-sandbox on scenario fixtures, and how to
 //! run a plugin the way a user does (`kubectl <plugin>` via PATH) or directly.
 
+pub mod kubeconfigs;
+pub mod state;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use kube_sandbox::{Sandbox, SandboxOptions, fixture_dir};
 use serde_json::Value;
@@ -80,6 +84,17 @@ pub fn sandbox(folders: &[&str]) -> Sandbox {
     .unwrap_or_else(|e| panic!("sandbox on {folders:?} starts: {e:#}"))
 }
 
+/// A kube-sandbox on the scenario folders with `--fault` SPECs (tests/sandbox/README.md,
+/// "Faults"); faults count from the first request, so start one per scenario.
+pub fn sandbox_with_faults(folders: &[&str], faults: &[&str]) -> Sandbox {
+    Sandbox::start(SandboxOptions {
+        fixtures: folders.iter().map(|f| fixture_dir(f)).collect(),
+        faults: faults.iter().map(|f| f.to_string()).collect(),
+        ..SandboxOptions::default()
+    })
+    .unwrap_or_else(|e| panic!("sandbox on {folders:?} with {faults:?} starts: {e:#}"))
+}
+
 /// `kubectl-<plugin> --kubeconfig <sandbox> ARGS`, run directly, without colour and
 /// without the caller's KUBECONFIG.
 pub fn plugin(plugin: &str, sb: &Sandbox, args: &[&str]) -> Command {
@@ -133,4 +148,120 @@ pub fn text(out: &Output) -> (String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Run a command and measure how long it took.
+pub fn run_timed(cmd: &mut Command) -> (Output, Duration) {
+    let started = Instant::now();
+    let out = run(cmd);
+    (out, started.elapsed())
+}
+
+/// The exit code (-1 when killed by a signal).
+pub fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+/// Both streams, for assertion messages.
+pub fn dump(out: &Output) -> String {
+    let (stdout, stderr) = text(out);
+    format!(
+        "exit {}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        code(out)
+    )
+}
+
+/// The `error:` lines of stderr.
+pub fn error_lines(out: &Output) -> Vec<String> {
+    text(out)
+        .1
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The contract for a failure: exactly one `error:` line, no panic, no backtrace, no Debug
+/// dump of a Rust value; returns the error line.
+pub fn assert_one_clean_error(out: &Output, what: &str) -> String {
+    let errors = error_lines(out);
+    assert_eq!(errors.len(), 1, "{what}: one error line\n{}", dump(out));
+    let (_, stderr) = text(out);
+    for bad in [
+        "panicked",
+        "RUST_BACKTRACE",
+        "stack backtrace",
+        "Error {",
+        "Some(\"",
+        "Os {",
+    ] {
+        assert!(
+            !stderr.contains(bad),
+            "{what}: {bad:?} on stderr\n{}",
+            dump(out)
+        );
+    }
+    errors[0].clone()
+}
+
+/// The `hint:` line of stderr, if any.
+pub fn hint_line(out: &Output) -> Option<String> {
+    text(out)
+        .1
+        .lines()
+        .find(|l| l.starts_with("hint:"))
+        .map(str::to_string)
+}
+
+/// A JSON report with what legitimately differs between two runs of one command removed:
+/// timings, request counts, timestamps, and ages inside text (`61s ago`, `5m10s`).
+pub fn comparable(doc: &Value) -> Value {
+    const VOLATILE: [&str; 11] = [
+        "stats",
+        "durationMs",
+        "generatedAt",
+        "startedAt",
+        "finishedAt",
+        "requests",
+        "createdAt",
+        "at",
+        "now",
+        "seconds",
+        "archive",
+    ];
+    static AGE: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"\b\d{4}-\d\d-\d\dT[0-9:.]+Z\b|\b\d+(?:\.\d+)?(?:ms|s|m|h|d|y)(?:\d+(?:ms|s|m|h|d))*\b",
+        )
+        .ok()
+    });
+    match doc {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| !VOLATILE.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), comparable(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(comparable).collect()),
+        Value::String(s) => match AGE.as_ref() {
+            Some(re) => Value::String(re.replace_all(s, "<t>").into_owned()),
+            None => doc.clone(),
+        },
+        other => other.clone(),
+    }
+}
+
+/// `backup create -n hypersdk --exclude-resources secrets` into `dir/name` as the admin
+/// (asserting it works): the archive the restore, interruption and bad-input suites use.
+pub fn hypersdk_archive(sb: &Sandbox, dir: &std::path::Path, name: &str) -> PathBuf {
+    let archive = dir.join(name);
+    let made = run(plugin(
+        "backup",
+        sb,
+        &["create", "-n", "hypersdk", "--exclude-resources", "secrets"],
+    )
+    .arg("-f")
+    .arg(&archive));
+    assert_eq!(code(&made), 0, "{}", dump(&made));
+    archive
 }

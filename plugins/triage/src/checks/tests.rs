@@ -83,6 +83,23 @@ fn plain_crash_loop_is_crash_loop_back_off() {
 }
 
 #[test]
+fn a_termination_message_is_redacted_like_a_log() {
+    // The container writes its termination message: a credential in it never reaches
+    // the evidence.
+    let y = CRASHING_POD.replace(
+        "exitCode: 137, reason: OOMKilled",
+        "exitCode: 1, reason: Error, message: 'login failed: password=Hunter2-secret'",
+    );
+    let f = run(&snapshot(&y));
+    let evidence = f[0].evidence.join("\n");
+    assert!(
+        evidence.contains("termination message: login failed: password=***"),
+        "{evidence}"
+    );
+    assert!(!evidence.contains("Hunter2-secret"), "{evidence}");
+}
+
+#[test]
 fn ignore_flag_and_annotations_silence_findings() {
     let s = snapshot(CRASHING_POD);
     let ignore: BTreeSet<Reason> = [Reason::OOMKilled].into_iter().collect();
