@@ -91,7 +91,7 @@ fn a_termination_message_is_redacted_like_a_log() {
         "exitCode: 1, reason: Error, message: 'login failed: password=Hunter2-secret'",
     );
     let f = run(&snapshot(&y));
-    let evidence = f[0].evidence.join("\n");
+    let evidence = f[0].evidence_lines().join("\n");
     assert!(
         evidence.contains("termination message: login failed: password=***"),
         "{evidence}"
