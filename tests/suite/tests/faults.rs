@@ -116,12 +116,12 @@ const TRIAGE: [&str; 4] = ["-n", "hypersdk", "-o", "json"];
 
 #[test]
 fn triage_recovers_from_faults_on_lists_and_logs() {
-    // Per run: 17 lists in hypersdk, two of them of `pods` (core and metrics.k8s.io, which
+    // Per run: 19 lists in hypersdk, two of them of `pods` (core and metrics.k8s.io, which
     // a fault's `resource=pods` both matches), the crash-looping pod's previous log once.
     for fault in [
         "verb=list,resource=pods,namespace=hypersdk,status=429,retry-after=1,count=2,after=2",
         "verb=list,resource=pods,namespace=hypersdk,status=500,count=3,after=2",
-        "verb=list,namespace=hypersdk,status=503,fraction=0.5,count=6,after=17",
+        "verb=list,namespace=hypersdk,status=503,fraction=0.5,count=6,after=19",
         "verb=list,resource=pods,namespace=hypersdk,action=drop,count=2,after=2",
         "verb=list,resource=pods,namespace=hypersdk,delay-ms=2000,count=1,after=2",
         "resource=pods/log,namespace=hypersdk,status=503,count=2,after=1",
