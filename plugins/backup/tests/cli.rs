@@ -229,11 +229,14 @@ fn plural(kind: &str, api_version: &str) -> String {
 }
 
 /// `kubectl get -o json` of every archived object in its (mapped) namespace equals the
-/// archived object, both normalised the same way.
+/// archived object, both normalised the same way. A claim the backup snapshotted
+/// (`snapshots`: the manifest's records) is restored from its snapshot: its only
+/// difference is the `dataSource` naming that VolumeSnapshot.
 fn assert_restored_equal(
     sb: &Sandbox,
     archived: &BTreeMap<(String, String, String), Value>,
     map: &NamespaceMap,
+    snapshots: &Value,
 ) {
     // Owner references to restored objects are kept (with new uids, which `comparable`
     // leaves out).
@@ -272,7 +275,16 @@ fn assert_restored_equal(
             explain(&out)
         );
         let live = json(&out);
-        let (prepared, _) = kubectl_backup::restore::plan::prepare(v.clone(), map, &uids);
+        let (mut prepared, _) = kubectl_backup::restore::plan::prepare(v.clone(), map, &uids);
+        let snapshot = snapshots.as_array().into_iter().flatten().find(|r| {
+            kind == "PersistentVolumeClaim"
+                && r["namespace"] == ns.as_str()
+                && r["claim"] == name.as_str()
+        });
+        if let Some(record) = snapshot {
+            prepared["spec"]["dataSource"] = serde_json::json!({"apiGroup": "snapshot.storage.k8s.io",
+                "kind": "VolumeSnapshot", "name": record["volumeSnapshot"]});
+        }
         let want = comparable(&prepared, &[], map);
         let got = comparable(&live, &[], map);
         assert_eq!(
@@ -587,7 +599,15 @@ fn round_trip_of_the_demo_namespace() {
         &sb,
         &work,
         "b.tar.zst",
-        &["--dump", "sqlite:catalog-0/catalog:/data/catalog.db"],
+        &[
+            "--snapshot-volumes",
+            "--dump",
+            "sqlite:catalog-0/catalog:/data/catalog.db",
+        ],
+    );
+    assert!(
+        m["snapshots"].as_array().is_some_and(|s| !s.is_empty()),
+        "{m:#}"
     );
     assert_eq!(m["dumps"][0]["outcome"], "ok", "{m:#}");
     assert_eq!(m["dumps"][0]["size"], CATALOG_DUMP.len());
@@ -625,7 +645,7 @@ fn round_trip_of_the_demo_namespace() {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     if kubectl_available() {
-        assert_restored_equal(&sb, &namespaced, &map);
+        assert_restored_equal(&sb, &namespaced, &map, &m["snapshots"]);
     }
     // The owner reference points at the new Widget.
     let widget = json(&kubectl(
@@ -736,7 +756,7 @@ fn round_trip_into_another_namespace() {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     if kubectl_available() {
-        assert_restored_equal(&sb, &namespaced, &map);
+        assert_restored_equal(&sb, &namespaced, &map, &Value::Null);
     }
     assert_eq!(report["dumps"][0]["namespace"], "hypersdk-restore");
     assert_eq!(report["dumps"][0]["outcome"], "restored", "{report:#}");
