@@ -5,6 +5,7 @@ pub mod auth;
 mod certificates;
 mod exec;
 mod handlers;
+mod listing;
 pub mod negotiate;
 mod nodeproxy;
 mod pods;
