@@ -284,13 +284,21 @@ pub fn plan(cmd: &mut Command, words: &[String]) -> Plan {
             )
         })
         .collect();
+    let first_positional = node.get_positionals().find(|a| !a.is_hide_set());
     if positionals == 0 && !subcommands.is_empty() {
-        return Plan {
-            candidates: subcommands,
-            lookup: None,
-            directive: NO_FILE_COMP,
-            current,
+        // A command with both subcommands and its own positionals (`kubectl drainplan
+        // NODE...` beside `kubectl drainplan uncordon`) offers both.
+        let mut plan = match first_positional {
+            Some(arg) => value_plan(arg, "", &current),
+            None => Plan {
+                candidates: Vec::new(),
+                lookup: None,
+                directive: NO_FILE_COMP,
+                current,
+            },
         };
+        plan.candidates.splice(0..0, subcommands);
+        return plan;
     }
     let positional = node
         .get_positionals()
@@ -490,6 +498,24 @@ mod tests {
         },
     }
 
+    #[derive(Parser)]
+    #[command(name = "kubectl both", args_conflicts_with_subcommands = true)]
+    struct Both {
+        #[arg(value_name = "NODE")]
+        nodes: Vec<String>,
+        #[command(subcommand)]
+        cmd: Option<BothSub>,
+    }
+
+    #[derive(Subcommand)]
+    enum BothSub {
+        /// Undo.
+        Uncordon {
+            #[arg(value_name = "NODE")]
+            nodes: Vec<String>,
+        },
+    }
+
     fn words(args: &[&str]) -> Vec<String> {
         args.iter().map(|s| s.to_string()).collect()
     }
@@ -520,6 +546,18 @@ mod tests {
             p(&["secret", ""]).lookup,
             Some((Source::Cluster("secrets"), String::new()))
         );
+    }
+
+    #[test]
+    fn subcommands_beside_positionals() {
+        let top = plan(&mut Both::command(), &words(&[""]));
+        assert_eq!(
+            top.candidates.first().map(|(v, _)| v.as_str()),
+            Some("uncordon")
+        );
+        assert_eq!(top.lookup, Some((Source::Cluster("nodes"), String::new())));
+        let sub = plan(&mut Both::command(), &words(&["uncordon", ""]));
+        assert_eq!(sub.lookup, Some((Source::Cluster("nodes"), String::new())));
     }
 
     #[test]

@@ -86,4 +86,36 @@ CLAIM
   kubectl wait pod/writer -n "$bns" --for=condition=Ready --timeout=300s || true
   step "the restored claim holds the snapshot's data" test "$(kubectl exec -n "$bns" writer -- cat /data/proof)" = "$proof"
 fi
+
+# kubectl rotate: rotate a credential two Deployments use (env key and volume), check both
+# are repointed and healthy, the old Secret is untouched, then status and cleanup.
+rns="rotate-e2e-$(date +%s)"
+trap 'kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1 || true; kubectl delete namespace "$bns" --wait=false >/dev/null 2>&1 || true; kubectl delete namespace "$rns" --wait=false >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+kubectl create namespace "$rns"
+kubectl apply -n "$rns" -f tests/e2e/rotate.yaml
+kubectl rollout status deployment/api -n "$rns" --timeout=180s
+kubectl rollout status deployment/worker -n "$rns" --timeout=180s
+old_rv=$(kubectl get secret app-credentials -n "$rns" -o jsonpath='{.metadata.resourceVersion}')
+step "rotate secret --dry-run=server changes nothing" kubectl rotate secret app-credentials -n "$rns" --from-literal password=e2e-second-password --keep username --dry-run=server
+step "rotate secret" kubectl rotate secret app-credentials -n "$rns" --from-literal password=e2e-second-password --keep username --timeout 3m
+api_ref=$(kubectl get deployment api -n "$rns" -o jsonpath='{.spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef.name}')
+worker_ref=$(kubectl get deployment worker -n "$rns" -o jsonpath='{.spec.template.spec.volumes[0].secret.secretName}')
+step "both consumers point at the new version" test "$api_ref" = "$worker_ref" -a "$api_ref" != app-credentials
+step "the old Secret is untouched" test "$(kubectl get secret app-credentials -n "$rns" -o jsonpath='{.metadata.resourceVersion}')" = "$old_rv"
+step "rotate status" kubectl rotate status app-credentials -n "$rns"
+step "rotate cleanup keeps what is referenced" kubectl rotate cleanup app-credentials -n "$rns" --yes
+step "rotate certs" sh -c "kubectl rotate certs -n '$rns' >/dev/null; test \$? -le 1"
+
+# kubectl drainplan: plan a drain of one schedulable node (read-only), then run it as a
+# server-side dry run (every eviction validated by the API server, nothing evicted).
+node=$(kubectl get nodes -o jsonpath='{range .items[?(@.spec.unschedulable!=true)]}{.metadata.name}{"\n"}{end}' | tail -1)
+if [ -n "$node" ]; then
+  set +e; kubectl drainplan "$node" --ignore-daemonsets --delete-emptydir-data -o json >"$work/plan.json"; code=$?; set -e
+  step "drainplan plans $node (exit 0 safe / 1 blocked)" test "$code" -le 1
+  step "the plan is a DrainPlan document" grep -q '"kind": "DrainPlan"' "$work/plan.json"
+  if [ "$code" = 0 ]; then
+    step "drainplan --execute --dry-run=server" kubectl drainplan --execute --plan "$work/plan.json" --dry-run=server --yes
+    step "the node was not cordoned by the dry run" test "$(kubectl get node "$node" -o jsonpath='{.spec.unschedulable}')" != true
+  fi
+fi
 exit "$fail"

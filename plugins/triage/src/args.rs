@@ -53,6 +53,61 @@ pub struct Args {
     /// Lines of the previous container log to show for crashing containers.
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub logs: usize,
+    /// Triage every context of the kubeconfig, in parallel (see also --context a,b,c).
+    #[arg(long)]
+    pub all_contexts: bool,
+}
+
+impl Args {
+    /// The contexts of a multi-context run (`--context a,b`, `--all-contexts`),
+    /// or `None` for the usual single context.
+    pub fn contexts(&self) -> common::Result<Option<Vec<String>>> {
+        let flag = self.conn.context.as_deref();
+        if self.all_contexts {
+            if flag.is_some() {
+                return Err(common::Error::usage(
+                    "--all-contexts and --context cannot be used together",
+                ));
+            }
+            let names: Vec<String> = kubeconfig(&self.conn)?
+                .contexts
+                .into_iter()
+                .map(|c| c.name)
+                .collect();
+            if names.is_empty() {
+                return Err(common::Error::usage("the kubeconfig has no contexts"));
+            }
+            return Ok(Some(names));
+        }
+        let Some(flag) = flag.filter(|f| f.contains(',')) else {
+            return Ok(None);
+        };
+        // A context may itself be named "a,b": then it is one context.
+        let config = kubeconfig(&self.conn)?;
+        if config.contexts.iter().any(|c| c.name == flag) {
+            return Ok(None);
+        }
+        let mut names: Vec<String> = Vec::new();
+        for n in flag.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            if !names.iter().any(|x| x == n) {
+                names.push(n.to_string());
+            }
+        }
+        Ok(Some(names))
+    }
+}
+
+/// The kubeconfig kubectl would read: `--kubeconfig`, else `KUBECONFIG` (merged),
+/// else `~/.kube/config` (kube-rs reads it the same way).
+fn kubeconfig(conn: &common::cli::ConnectionArgs) -> common::Result<kube::config::Kubeconfig> {
+    let read = match &conn.kubeconfig {
+        Some(path) => kube::config::Kubeconfig::read_from(path),
+        None => kube::config::Kubeconfig::read(),
+    };
+    read.map_err(|e| {
+        common::Error::usage(format!("cannot read kubeconfig: {e}"))
+            .with_hint("pass --kubeconfig PATH or set KUBECONFIG")
+    })
 }
 
 fn parse_since(s: &str) -> Result<jiff::SignedDuration, String> {
@@ -96,6 +151,41 @@ mod tests {
         assert_eq!(a.since.as_secs(), 1800);
         assert_eq!(a.ignore, vec![Reason::HighRestarts, Reason::WarningEvents]);
         assert_eq!(a.logs, 5);
+    }
+
+    #[test]
+    fn several_contexts() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let kc = dir.path().join("config");
+        std::fs::write(
+            &kc,
+            "apiVersion: v1\nkind: Config\ncurrent-context: a\nclusters: []\nusers: []\ncontexts:\n- {name: a, context: {cluster: c}}\n- {name: b, context: {cluster: c}}\n- {name: 'x,y', context: {cluster: c}}\n",
+        )
+        .expect("write");
+        let kc = kc.to_string_lossy().to_string();
+        let parse = |extra: &[&str]| {
+            let mut v = vec!["t", "--kubeconfig", kc.as_str()];
+            v.extend(extra);
+            Args::try_parse_from(v)
+                .expect("flags")
+                .contexts()
+                .expect("contexts")
+        };
+        assert_eq!(parse(&[]), None);
+        assert_eq!(parse(&["--context", "a"]), None);
+        assert_eq!(
+            parse(&["--context", "b,a,b"]),
+            Some(vec!["b".to_string(), "a".to_string()])
+        );
+        assert_eq!(parse(&["--context", "x,y"]), None);
+        assert_eq!(
+            parse(&["--all-contexts"]),
+            Some(vec!["a".to_string(), "b".to_string(), "x,y".to_string()])
+        );
+        let both = Args::try_parse_from(["t", "--all-contexts", "--context", "a"])
+            .expect("flags")
+            .contexts();
+        assert!(both.is_err());
     }
 
     #[test]

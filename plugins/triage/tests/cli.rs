@@ -87,7 +87,12 @@ fn evidence(f: &Value) -> String {
 fn healthy_namespace_has_no_findings() {
     let doc = scenario("healthy", "triage-healthy", &[], 0);
     assert_eq!(doc["skipped"].as_array().map(Vec::len), Some(0), "{doc:#}");
-    assert!(doc["stats"]["requests"].as_u64().unwrap_or(0) <= 20);
+    // 24 lists and discoveries + the namespace + the kubelet stats of the one node
+    // running a pod with a PVC (see request_count_is_bounded).
+    assert!(
+        doc["stats"]["requests"].as_u64().unwrap_or(0) <= 26,
+        "{doc:#}"
+    );
 }
 
 #[test]
@@ -363,8 +368,13 @@ fn request_count_is_bounded() {
     let out = triage(&sb, &["-n", "triage-crashloop", "-o", "json"]);
     let used = sb.request_count() - before;
     let doc = json(&out);
-    // 18 lists + the namespace + one previous log (one per workload and container).
-    assert!(used <= 20, "used {used} requests");
+    // One list per type: pods, events, deployments, replicasets, statefulsets,
+    // daemonsets, services, endpointslices, pvcs, hpas, pdbs, jobs, cronjobs,
+    // configmaps, secrets, serviceaccounts, nodes, pod metrics, ingresses,
+    // networkpolicies, storageclasses, validating and mutating webhook
+    // configurations (23), the Gateway API discovery (1), the namespace (1), one
+    // previous log (one per workload and container).
+    assert!(used <= 26, "used {used} requests");
     assert_eq!(doc["stats"]["requests"].as_u64(), Some(used));
 }
 
@@ -508,6 +518,62 @@ fn every_reason_scenario_through_the_sandbox() {
             &[("WarningEvents", "Pod/docs-6f5e4d3c2-x7k2p")],
             0,
         ),
+        (
+            "ingress-references",
+            "triage-ingress",
+            &[
+                ("MissingReference", "Ingress/docs"),
+                ("MissingReference", "Ingress/shop"),
+                ("NoReadyEndpoints", "Service/web"),
+                ("ProbeFailing", "Deployment/web"),
+            ],
+            1,
+        ),
+        (
+            "gateway-api",
+            "triage-gateway",
+            &[
+                ("GatewayNotReady", "Gateway/public"),
+                ("GatewayNotReady", "GatewayClass/internal"),
+                ("MissingReference", "HTTPRoute/cart"),
+                ("RouteNotAccepted", "HTTPRoute/checkout"),
+                ("MissingReference", "HTTPRoute/search"),
+            ],
+            1,
+        ),
+        (
+            "network-policy",
+            "triage-netpol",
+            &[
+                ("NetworkPolicyBlocksService", "NetworkPolicy/default-deny"),
+                ("NetworkPolicyMatchesNoPods", "NetworkPolicy/allow-legacy"),
+            ],
+            0,
+        ),
+        (
+            "hpa-missing-target",
+            "triage-hpatarget",
+            &[("MissingReference", "HorizontalPodAutoscaler/worker")],
+            1,
+        ),
+        (
+            "node-failed",
+            "triage-nodefailed",
+            &[("NodeProblem", "Node/node-2")],
+            1,
+        ),
+        (
+            "mount-failure",
+            "triage-mount",
+            &[("MissingReference", "Deployment/reports")],
+            1,
+        ),
+        (
+            "common-cause",
+            "triage-commoncause",
+            &[("CrashLoopBackOff", "Deployment/checkout")],
+            1,
+        ),
     ];
     for (folder, ns, expected, exit) in CASES {
         scenario(folder, ns, expected, *exit);
@@ -587,4 +653,322 @@ fn silent_server_times_out_within_request_timeout() {
     );
     assert!(took < Duration::from_secs(8), "took {took:?}");
     drop(listener);
+}
+
+#[test]
+fn webhook_that_fails_closed_with_no_ready_backend_is_critical() {
+    let doc = scenario(
+        "admission-webhook-down",
+        "triage-webhook",
+        &[(
+            "AdmissionWebhookDown",
+            "ValidatingWebhookConfiguration/policy-guard",
+        )],
+        1,
+    );
+    let f = finding(&doc, "AdmissionWebhookDown");
+    assert_eq!(f["severity"], "critical");
+    assert_eq!(f["object"]["namespace"], "");
+    let ev = evidence(f);
+    assert!(
+        ev.contains("Service policy/guard (port 443) has no ready endpoints (0/1)"),
+        "{ev}"
+    );
+    assert!(ev.contains("namespace(s): triage-webhook"), "{ev}");
+    // The fail-open injector and the webhook for team=payments namespaces are not reported.
+    assert!(!doc.to_string().contains("sidecar-injector"), "{doc:#}");
+    assert!(!doc.to_string().contains("payments-guard"), "{doc:#}");
+    let rem = f["remediation"].to_string();
+    assert!(rem.contains("/webhooks/0/failurePolicy"), "{rem}");
+}
+
+#[test]
+fn pvc_near_full_from_the_kubelet_stats_and_skipped_without_nodes_proxy() {
+    let sb = sandbox("triage/pvc-near-full");
+    let out = kubectl_triage(&sb, &["-n", "triage-pvcfull", "-o", "json"]);
+    let doc = json(&out);
+    assert_eq!(
+        findings(&doc),
+        vec![
+            (
+                "PVCNearFull".to_string(),
+                "PersistentVolumeClaim/cache-data".to_string()
+            ),
+            (
+                "PVCNearFull".to_string(),
+                "PersistentVolumeClaim/data-db-0".to_string()
+            ),
+        ],
+        "{doc:#}"
+    );
+    assert_eq!(out.status.code(), Some(1), "97% full is critical");
+    let items = doc["findings"].as_array().expect("findings");
+    assert_eq!(items[0]["severity"], "critical");
+    assert_eq!(items[1]["severity"], "warning");
+    let db = &items[1];
+    assert!(
+        db["message"].as_str().unwrap_or("").starts_with("92% full"),
+        "{db:#}"
+    );
+    assert!(
+        db["remediation"]
+            .to_string()
+            .contains(r#"kubectl patch pvc data-db-0 -n triage-pvcfull -p '{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"20Gi\"}}}}'"#),
+        "{db:#}"
+    );
+    assert!(
+        evidence(&items[0]).contains("does not allow volume expansion"),
+        "{:#}",
+        items[0]
+    );
+
+    // Without nodes/proxy: a skipped entry, nothing claimed, the run is partial.
+    let out = triage(
+        &sb,
+        &[
+            "--context",
+            "no-proxy",
+            "-n",
+            "triage-pvcfull",
+            "-o",
+            "json",
+        ],
+    );
+    let doc = json(&out);
+    assert_eq!(findings(&doc), vec![], "{doc:#}");
+    let skipped = doc["skipped"].to_string();
+    assert!(
+        skipped.contains("PVCNearFull") && skipped.contains("forbidden"),
+        "{skipped}"
+    );
+    assert_eq!(out.status.code(), Some(4));
+}
+
+#[test]
+fn failing_pods_are_compared_with_the_healthy_ones() {
+    let doc = scenario(
+        "common-cause",
+        "triage-commoncause",
+        &[("CrashLoopBackOff", "Deployment/checkout")],
+        1,
+    );
+    let ev = evidence(finding(&doc, "CrashLoopBackOff"));
+    assert!(
+        ev.contains("the only crashing pod is from revision 8 (ReplicaSet checkout-7f8a9b0c1) with image registry.example.com/checkout:5.2.0; the 2 pods from revision 7 (ReplicaSet checkout-6e7f8a9b0) are Ready"),
+        "{ev}"
+    );
+}
+
+#[test]
+fn demo_names_the_new_node_the_crashing_pod_runs_on() {
+    let sb = sandbox("demo");
+    let out = kubectl_triage(&sb, &["-n", "hypersdk"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains(
+            "the only crashing pod runs on node-c, which joined 60m ago; the 2 pods on node-a and node-b are Ready"
+        ),
+        "{table}"
+    );
+    assert!(table.contains("→ kubectl describe node node-c"), "{table}");
+}
+
+#[test]
+fn node_failure_owns_the_pods_it_made_not_ready() {
+    let doc = scenario(
+        "node-failed",
+        "triage-nodefailed",
+        &[("NodeProblem", "Node/node-2")],
+        1,
+    );
+    let f = finding(&doc, "NodeProblem");
+    assert_eq!(f["severity"], "critical");
+    assert_eq!(f["affected"].as_array().map(Vec::len), Some(2), "{f:#}");
+    assert!(
+        evidence(f).contains("deployment/triage-nodefailed/api: 2 pods"),
+        "{f:#}"
+    );
+}
+
+/// Secrets in a termination message, a kubelet message, an event and a previous
+/// log never reach stdout or stderr, in any format, at any verbosity.
+#[test]
+fn secrets_never_reach_any_output() {
+    const SECRETS: &[&str] = &[
+        "Tr0ub4dor-redaction-test",
+        "rEdAcTiOnBeArErToKeN0123456789",
+        "eyJhbGciOiJSUzI1NiIsImtpZCI6InJlZGFjdGlvbi10ZXN0In0",
+        "UmVkYWN0aW9uVGVzdFNpZ25hdHVyZTAxMjM0NTY3ODk",
+        "MIIEowIBAAKCAQEAredactionTestBodyLineOne",
+        "RedactionTestBodyLineTwo",
+        "RedactionTestBodyLineThree",
+    ];
+    let sb = sandbox("triage/redaction");
+    for format in ["table", "wide", "json", "yaml", "name"] {
+        for verbosity in [&[][..], &["-v", "-v"][..]] {
+            let mut args = vec!["-n", "triage-redaction", "-o", format, "--stats"];
+            args.extend(verbosity);
+            let out = kubectl_triage(&sb, &args);
+            assert_eq!(out.status.code(), Some(1), "{format}");
+            let (stdout, stderr) = suite_tests::text(&out);
+            for secret in SECRETS {
+                assert!(
+                    !stdout.contains(secret) && !stderr.contains(secret),
+                    "{secret} leaked with -o {format} {verbosity:?}:\n{stdout}\n{stderr}"
+                );
+            }
+            if format == "json" {
+                // The evidence is still there, masked.
+                let ev = evidence(finding(&json(&out), "CrashLoopBackOff"));
+                assert!(
+                    ev.contains("termination message: login to vault failed: password=***"),
+                    "{ev}"
+                );
+                assert!(ev.contains("-----BEGIN RSA PRIVATE KEY-----***"), "{ev}");
+            }
+        }
+    }
+}
+
+/// A kubeconfig with one context per sandbox (`alpha`, `bravo`, ...).
+fn kubeconfig_of(sandboxes: &[(&str, &Sandbox)], dest: &std::path::Path) {
+    let mut merged = kube::config::Kubeconfig::default();
+    for (name, sb) in sandboxes {
+        let one = kube::config::Kubeconfig::read_from(sb.kubeconfig()).expect("sandbox kubeconfig");
+        let mut cluster = one.clusters[0].clone();
+        cluster.name = name.to_string();
+        let mut user = one.auth_infos[0].clone();
+        user.name = name.to_string();
+        let mut context = one.contexts[0].clone();
+        context.name = name.to_string();
+        if let Some(c) = context.context.as_mut() {
+            c.cluster = name.to_string();
+            c.user = Some(name.to_string());
+        }
+        merged.clusters.push(cluster);
+        merged.auth_infos.push(user);
+        merged.contexts.push(context);
+    }
+    merged.current_context = Some(sandboxes[0].0.to_string());
+    std::fs::write(
+        dest,
+        serde_json::to_string(&merged).expect("kubeconfig json"),
+    )
+    .expect("write");
+}
+
+#[test]
+fn several_contexts_at_once_with_one_down() {
+    let alpha = sandbox("triage/crash-loop-back-off");
+    let bravo = sandbox("triage/healthy");
+    let down = sandbox("triage/healthy");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kc = dir.path().join("kubeconfig");
+    kubeconfig_of(
+        &[("alpha", &alpha), ("bravo", &bravo), ("charlie", &down)],
+        &kc,
+    );
+    drop(down); // charlie's API server is gone: connection refused
+    let kc = kc.to_string_lossy().to_string();
+    let run = |args: &[&str]| {
+        // `kubectl triage` as a user runs it, with the merged kubeconfig.
+        let mut cmd = if suite_tests::kubectl_available() {
+            let mut c = suite_tests::kubectl();
+            c.arg("triage");
+            c
+        } else {
+            std::process::Command::new(suite_tests::plugin_bin("triage"))
+        };
+        cmd.args(["--kubeconfig", kc.as_str(), "--request-timeout", "5s"])
+            .args(args)
+            .env_remove("KUBECONFIG")
+            .env("NO_COLOR", "1");
+        suite_tests::run(&mut cmd)
+    };
+    let out = run(&[
+        "--context",
+        "alpha,charlie,bravo",
+        "-n",
+        "triage-crashloop",
+        "-o",
+        "json",
+    ]);
+    let doc = json(&out);
+    assert_eq!(doc["kind"], "TriageReportList", "{doc:#}");
+    assert_eq!(doc["apiVersion"], "triage.kubectl-plugins.dev/v1");
+    let items = doc["items"].as_array().expect("items");
+    let contexts: Vec<&str> = items
+        .iter()
+        .map(|i| i["scope"]["context"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(contexts, ["alpha", "charlie", "bravo"]);
+    assert_eq!(
+        findings(&items[0]),
+        vec![("CrashLoopBackOff".to_string(), "Deployment/api".to_string())]
+    );
+    assert_eq!(items[0]["kind"], "TriageReport");
+    let err = &items[1]["error"];
+    assert_eq!(err["exitCode"], 3, "{doc:#}");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("cannot reach the Kubernetes API server"),
+        "{err:#}"
+    );
+    assert!(
+        err["hint"]
+            .as_str()
+            .unwrap_or("")
+            .contains("context charlie"),
+        "{err:#}"
+    );
+    // bravo has no triage-crashloop namespace: its own error (bad input there), the others still ran.
+    assert_eq!(items[2]["error"]["exitCode"], 2, "{doc:#}");
+    assert_eq!(doc["summary"]["contexts"], 3);
+    assert_eq!(doc["summary"]["failed"], 2);
+    assert_eq!(doc["summary"]["critical"], 1);
+    // The worst of all: unreachable (3) over bad input (2) over findings (1).
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Without the unreachable one, findings decide; the table groups by context.
+    let out = run(&["--context", "alpha,bravo", "-A"]);
+    let (table, _) = suite_tests::text(&out);
+    assert!(
+        table.starts_with("CONTEXT alpha\nCRITICAL  CrashLoopBackOff"),
+        "{table}"
+    );
+    assert!(
+        table.contains("CONTEXT bravo\nno problems found"),
+        "{table}"
+    );
+    assert!(
+        table
+            .trim_end()
+            .ends_with("2 contexts: 2 triaged, 0 failed; 1 finding (1 critical)"),
+        "{table}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let out = run(&["--context", "alpha,bravo", "-A", "-o", "name"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "alpha deployment/triage-crashloop/api\n",
+        "name lines carry the context"
+    );
+
+    // --all-contexts: every context of the kubeconfig.
+    let out = run(&["--all-contexts", "-A", "-o", "yaml"]);
+    let yaml = String::from_utf8_lossy(&out.stdout);
+    assert!(yaml.contains("kind: TriageReportList"), "{yaml}");
+    assert_eq!(out.status.code(), Some(3));
+
+    // An unknown context is bad input before anything runs.
+    let out = run(&["--context", "alpha,nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
 }

@@ -110,6 +110,33 @@ fn kubectl_completes_rotate_secrets_of_the_namespace() {
 }
 
 #[test]
+fn kubectl_completes_drainplan_nodes() {
+    if !kubectl_available() {
+        return;
+    }
+    let sb = sandbox(&["demo"]);
+    let shims = tempfile::tempdir().expect("tempdir");
+    let path = path_with_shims(shims.path());
+    let (names, directive) = complete(&path, sb.kubeconfig(), &["drainplan", ""]);
+    for n in ["uncordon", "node-a", "node-b", "node-c"] {
+        assert!(names.contains(&n.to_string()), "{n} in {names:?}");
+    }
+    assert_eq!(directive, ":4");
+    let (nodes, _) = complete(&path, sb.kubeconfig(), &["drainplan", "node-a", "node-"]);
+    assert!(nodes.contains(&"node-c".to_string()), "{nodes:?}");
+    let (plan, directive) = complete(
+        &path,
+        sb.kubeconfig(),
+        &["drainplan", "--execute", "--plan", ""],
+    );
+    assert_eq!(
+        (plan.len(), directive.as_str()),
+        (0, ":0"),
+        "file names are left to the shell"
+    );
+}
+
+#[test]
 fn completion_scripts_and_man_pages() {
     for shell in ["bash", "zsh", "fish"] {
         let out = Command::new(plugin_bin("triage"))

@@ -48,19 +48,6 @@ fn unknown_flag_is_usage_error_exit_2() {
 }
 
 #[test]
-fn unimplemented_plugins_refuse_and_change_nothing() {
-    // drainplan is a shell until its issue lands: any real invocation must
-    // exit 2 before touching a cluster.
-    Command::new(plugin_bin("drainplan"))
-        .args(["--kubeconfig", "/nonexistent", "anything"])
-        .assert()
-        .code(2)
-        .stdout("")
-        .stderr(predicate::str::starts_with("error: "))
-        .stderr(predicate::str::contains("not implemented yet"));
-}
-
-#[test]
 fn backup_rejects_an_unknown_command_with_exit_2() {
     Command::new(plugin_bin("backup"))
         .args(["--kubeconfig", "/nonexistent", "anything"])

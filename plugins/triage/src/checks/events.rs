@@ -3,9 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Context, ago};
+use super::Context;
 use crate::report::{Finding, Reason};
-use crate::snapshot::{ObjectRef, Snapshot, event_count, event_time, items, ns};
+use crate::snapshot::{ObjectRef, Snapshot, items};
 
 pub fn digest(snap: &Snapshot, ctx: &Context, explained: &BTreeSet<String>) -> Vec<Finding> {
     struct Entry {
@@ -16,45 +16,40 @@ pub fn digest(snap: &Snapshot, ctx: &Context, explained: &BTreeSet<String>) -> V
     }
     let mut groups: BTreeMap<(String, String), Entry> = BTreeMap::new();
     for e in items(&snap.events) {
-        if e.type_.as_deref() != Some("Warning") {
+        if !e.warning {
             continue;
         }
-        let Some(t) = event_time(e) else { continue };
+        let Some(t) = e.time else { continue };
         if !ctx.recent(t) {
             continue;
         }
-        let o = &e.involved_object;
-        let key = ObjectRef::new(
-            o.kind.as_deref().unwrap_or("Object"),
-            o.namespace.as_deref().unwrap_or(ns(&e.metadata)),
-            o.name.as_deref().unwrap_or(""),
-        );
+        let kind = if e.kind.is_empty() { "Object" } else { &e.kind };
+        let key = ObjectRef::new(kind, &e.namespace, &e.name);
         let by_name = format!("{}/{}/{}", key.kind, key.namespace, key.name);
-        let id = o
-            .uid
-            .clone()
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| by_name.clone());
+        let id = if e.uid.is_empty() {
+            by_name.clone()
+        } else {
+            e.uid.clone()
+        };
         if explained.contains(&id) || explained.contains(&by_name) {
             continue;
         }
-        let reason = e.reason.clone().unwrap_or_default();
-        let entry = groups.entry((id, reason)).or_insert(Entry {
+        let entry = groups.entry((id, e.reason.clone())).or_insert(Entry {
             key,
             count: 0,
             last: None,
             message: String::new(),
         });
-        entry.count += i64::from(event_count(e));
+        entry.count += i64::from(e.count);
         if entry.last.is_none_or(|l| t >= l) {
             entry.last = Some(t);
-            entry.message = e.message.clone().unwrap_or_default().trim().to_string();
+            entry.message = e.message.trim().to_string();
         }
     }
     groups
         .into_iter()
         .map(|((_, reason), e)| {
-            let last = e.last.map(|t| ago(ctx, t)).unwrap_or_default();
+            let last = e.last.map(|t| ctx.ago(t)).unwrap_or_default();
             Finding::new(
                 Reason::WarningEvents,
                 &e.key,

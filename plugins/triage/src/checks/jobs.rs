@@ -3,9 +3,10 @@
 
 use k8s_openapi::api::batch::v1::Job;
 
-use super::{Context, ago, exit_code_text};
-use crate::report::{Affected, Finding, Reason};
+use super::Context;
+use crate::report::{Finding, Reason};
 use crate::snapshot::{ObjectRef, Snapshot, controller_of, items, name, ns, uid};
+use crate::text::exit_code_text;
 
 fn failed_condition(job: &Job) -> Option<&k8s_openapi::api::batch::v1::JobCondition> {
     job.status
@@ -19,7 +20,7 @@ fn failed_condition(job: &Job) -> Option<&k8s_openapi::api::batch::v1::JobCondit
 fn job_evidence(snap: &Snapshot, job: &Job, f: &mut Finding) {
     let st = job.status.clone().unwrap_or_default();
     let limit = job.spec.as_ref().and_then(|s| s.backoff_limit).unwrap_or(6);
-    f.evidence.push(format!(
+    f.add_evidence(format!(
         "job {}: succeeded {}, failed {}, active {}, backoffLimit {limit}",
         name(&job.metadata),
         st.succeeded.unwrap_or(0),
@@ -27,36 +28,25 @@ fn job_evidence(snap: &Snapshot, job: &Job, f: &mut Finding) {
         st.active.unwrap_or(0)
     ));
     if let Some(c) = failed_condition(job) {
-        f.evidence.push(format!(
+        f.add_evidence(format!(
             "condition Failed: {} {}",
             c.reason.as_deref().unwrap_or(""),
             c.message.as_deref().unwrap_or("")
         ));
     }
     f.explains.insert(uid(&job.metadata).to_string());
-    let job_uid = uid(&job.metadata);
-    for p in snap.pods.iter().filter(|p| {
-        controller_of(&p.metadata)
-            .is_some_and(|o| o.uid == job_uid || (o.kind == "Job" && o.name == name(&job.metadata)))
-    }) {
-        f.explains.insert(uid(&p.metadata).to_string());
-        f.affected.push(Affected {
-            kind: "Pod".into(),
-            name: name(&p.metadata).to_string(),
-            node: p.spec.as_ref().and_then(|s| s.node_name.clone()),
-        });
-        for cs in p
-            .status
-            .iter()
-            .flat_map(|s| s.container_statuses.iter().flatten())
-        {
-            if let Some(t) = cs.state.as_ref().and_then(|s| s.terminated.as_ref())
+    let job_key = ObjectRef::of(job);
+    for p in snap.pods_of(&job_key) {
+        let s = &p.pod;
+        f.affect_pod(&s.namespace, &s.name, &s.uid, s.node.as_deref());
+        for c in s.containers.iter().filter(|c| !c.spec.init) {
+            if let Some(t) = &c.terminated
                 && t.exit_code != 0
             {
-                f.evidence.push(format!(
+                f.add_evidence(format!(
                     "pod {} container {}: {}, exit code {}",
-                    name(&p.metadata),
-                    cs.name,
+                    s.name,
+                    c.name(),
                     t.reason.as_deref().unwrap_or("terminated"),
                     exit_code_text(t.exit_code)
                 ));
@@ -74,8 +64,8 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
         let Some(c) = failed_condition(job) else {
             continue;
         };
-        let namespace = ns(&job.metadata);
-        let key = ObjectRef::new("Job", namespace, name(&job.metadata));
+        let key = ObjectRef::of(job);
+        let namespace = &key.namespace;
         let mut f = Finding::new(
             Reason::JobFailed,
             &key,
@@ -94,21 +84,19 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
             .iter()
             .filter(|j| ns(&j.metadata) == namespace)
             .filter(|j| {
-                controller_of(&j.metadata).is_some_and(|o| {
-                    o.kind == "CronJob" && (o.uid == cj_uid || o.name == name(&cj.metadata))
-                })
+                controller_of(&j.metadata).is_some_and(|o| o.kind == "CronJob" && o.uid == cj_uid)
             })
             .max_by_key(|j| j.metadata.creation_timestamp.as_ref().map(|t| t.0));
         let Some(job) = last else { continue };
         let Some(c) = failed_condition(job) else {
             continue;
         };
-        let key = ObjectRef::new("CronJob", namespace, name(&cj.metadata));
+        let key = ObjectRef::of(cj);
         let when = cj
             .status
             .as_ref()
             .and_then(|s| s.last_schedule_time.as_ref())
-            .map(|t| format!(", last run {}", ago(ctx, t.0)))
+            .map(|t| format!(", last run {}", ctx.ago(t.0)))
             .unwrap_or_default();
         let mut f = Finding::new(
             Reason::JobFailed,

@@ -1,17 +1,19 @@
-//! NodeProblem: nodes hosting the namespace's pods that are NotReady,
-//! cordoned, or under memory/disk/PID pressure.
+//! NodeProblem: nodes hosting the scope's pods that are NotReady, cordoned,
+//! or under memory/disk/PID pressure. Pods on a NotReady node belong here.
 
 use std::collections::BTreeMap;
 
-use super::{Context, ago};
-use crate::report::{Affected, Finding, Reason, Severity};
+use super::Context;
+use crate::podstate::PodState;
+use crate::report::{Finding, Reason, Severity};
 use crate::snapshot::{ObjectRef, Snapshot, items, name, uid};
+use crate::text::{capped, plural};
 
 pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
-    let mut hosted: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut hosted: BTreeMap<&str, Vec<&PodState>> = BTreeMap::new();
     for p in &snap.pods {
-        if let Some(n) = p.spec.as_ref().and_then(|s| s.node_name.as_deref()) {
-            hosted.entry(n).or_default().push(name(&p.metadata));
+        if let Some(n) = p.pod.node.as_deref() {
+            hosted.entry(n).or_default().push(p);
         }
     }
     let mut out = Vec::new();
@@ -47,7 +49,7 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
             let since = c
                 .last_transition_time
                 .as_ref()
-                .map(|t| format!(" since {} ({})", t.0, ago(ctx, t.0)))
+                .map(|t| format!(" since {} ({})", t.0, ctx.ago(t.0)))
                 .unwrap_or_default();
             evidence.push(format!(
                 "condition {}={}{since}: {} {}",
@@ -74,18 +76,32 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
         let mut f = Finding::new(
             Reason::NodeProblem,
             &key,
-            format!("node {} hosting {} pod(s)", problems.join(", "), pods.len()),
+            format!(
+                "node {} hosting {}",
+                problems.join(", "),
+                plural(pods.len(), "pod")
+            ),
         );
         if critical {
             f.severity = Severity::Critical;
+            // The node lifecycle controller marked these pods not Ready; their
+            // container statuses are stale, so the node is the finding.
+            let mut by_owner: BTreeMap<String, usize> = BTreeMap::new();
+            for p in pods {
+                *by_owner.entry(p.owner.to_string()).or_default() += 1;
+            }
+            let lines: Vec<String> = by_owner
+                .into_iter()
+                .map(|(o, n)| format!("{o}: {}", plural(n, "pod")))
+                .collect();
+            evidence.push(format!(
+                "pods on it are marked not Ready (their container statuses are stale): {}",
+                capped(lines, 6).join(", ")
+            ));
         }
-        f.evidence = evidence;
+        f.extend_evidence(evidence);
         for p in pods {
-            f.affected.push(Affected {
-                kind: "Pod".into(),
-                name: p.to_string(),
-                node: Some(node_name.to_string()),
-            });
+            f.affect_pod(&p.pod.namespace, &p.pod.name, &p.pod.uid, Some(node_name));
         }
         f.explains.insert(uid(&node.metadata).to_string());
         f = f.remedy(format!("kubectl describe node {node_name}"));

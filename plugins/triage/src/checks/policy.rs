@@ -1,9 +1,10 @@
 //! Storage, autoscaling and disruption policy: PVCs that are not bound,
 //! HPAs pinned at their maximum, PDBs that allow no disruption.
 
-use super::{Context, ago};
+use super::Context;
 use crate::report::{Finding, Reason};
-use crate::snapshot::{ObjectRef, Snapshot, event_count, event_time, items, name, ns, uid};
+use crate::snapshot::{ObjectRef, Snapshot, items, name, ns, uid};
+use crate::text::intstr;
 
 pub fn pvcs(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -21,24 +22,37 @@ pub fn pvcs(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
         let events: Vec<_> = snap
             .events_for("PersistentVolumeClaim", namespace, &key.name)
             .collect();
-        // WaitForFirstConsumer claims are Pending by design until a pod uses them.
-        let waiting_for_consumer = events
-            .iter()
-            .any(|e| e.reason.as_deref() == Some("WaitForFirstConsumer"))
-            && !events.iter().any(|e| e.type_.as_deref() == Some("Warning"));
-        if phase == "Pending" && waiting_for_consumer {
+        let spec = pvc.spec.as_ref();
+        let named = spec.and_then(|s| s.storage_class_name.as_deref());
+        let class = snap.storage_class(named);
+        // WaitForFirstConsumer claims are Pending by design until a pod uses them
+        // (a pod that cannot be scheduled is its own finding). Without the
+        // StorageClasses, only a Warning event makes a Pending claim a finding.
+        let warned = events.iter().any(|e| e.warning);
+        let by_design = match &snap.storage_classes {
+            Some(_) => class
+                .and_then(|c| c.volume_binding_mode.as_deref())
+                .is_some_and(|m| m == "WaitForFirstConsumer"),
+            None => true,
+        };
+        if phase == "Pending" && by_design && !warned {
             continue;
         }
-        let spec = pvc.spec.as_ref();
-        let class = spec
-            .and_then(|s| s.storage_class_name.clone())
-            .unwrap_or_else(|| "(cluster default)".into());
+        let class = named.map(str::to_string).unwrap_or_else(|| {
+            class
+                .map(|c| format!("{} (cluster default)", name(&c.metadata)))
+                .unwrap_or_else(|| "(cluster default)".into())
+        });
         let mut f = Finding::new(
             Reason::PVCPending,
             &key,
             format!("PVC is {phase} (storageClass {class})"),
         )
         .evidence(format!("storageClassName: {class}"));
+        if snap.storage_classes.is_some() && named.is_some() && snap.storage_class(named).is_none()
+        {
+            f.add_evidence(format!("StorageClass {class} does not exist"));
+        }
         if let Some(size) = spec
             .and_then(|s| s.resources.as_ref())
             .and_then(|r| r.requests.as_ref())
@@ -50,12 +64,12 @@ pub fn pvcs(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
             f = f.evidence(format!("volumeName: {v}"));
         }
         for e in events {
-            f = f.evidence(format!(
+            f.add_evidence(format!(
                 "event {} (x{}, {}): {}",
-                e.reason.as_deref().unwrap_or(""),
-                event_count(e),
-                event_time(e).map(|t| ago(ctx, t)).unwrap_or_default(),
-                e.message.as_deref().unwrap_or("").trim()
+                e.reason,
+                e.count,
+                e.time.map(|t| ctx.ago(t)).unwrap_or_default(),
+                e.message.trim()
             ));
         }
         f.explains.insert(uid(&pvc.metadata).to_string());
@@ -115,7 +129,7 @@ pub fn hpas(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
         .evidence(format!(
             "replicas: current {current}, desired {desired}, max {max}"
         ));
-        f.evidence.extend(metrics);
+        f.extend_evidence(metrics);
         if let Some(c) = limited {
             f = f.evidence(format!(
                 "condition ScalingLimited: {}",
@@ -172,11 +186,4 @@ pub fn pdbs(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
         out.push(f);
     }
     out
-}
-
-fn intstr(v: &k8s_openapi::apimachinery::pkg::util::intstr::IntOrString) -> String {
-    match v {
-        k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(i) => i.to_string(),
-        k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s) => s.clone(),
-    }
 }

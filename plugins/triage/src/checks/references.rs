@@ -1,18 +1,22 @@
 //! MissingReference: pod templates and pods that name a ConfigMap, Secret,
-//! key, PVC or ServiceAccount that does not exist (honouring `optional`).
-//! A kind that could not be listed is never claimed missing.
+//! key, PVC or ServiceAccount that does not exist (honouring `optional`), and
+//! HPAs whose scale target does not exist. A kind that could not be listed is
+//! never claimed missing. Pods blocked on a reference (CreateContainerConfigError,
+//! FailedMount) are reported here only, with the kubelet's message.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::{Pod, PodSpec};
+use k8s_openapi::api::core::v1::PodSpec;
 
 use super::Context;
-use crate::report::{Affected, Finding, Reason};
-use crate::snapshot::{KeyedObject, ObjectRef, Snapshot, items, name, ns, uid};
+use crate::podstate::{ConfigRef, RefKind, spec_refs};
+use crate::report::{Finding, Reason};
+use crate::snapshot::{ObjectRef, Snapshot, items, name, ns, uid};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct MissingRef {
-    pub kind: &'static str,
+    pub kind: RefKind,
     pub name: String,
     /// The key, when the object exists but lacks it.
     pub key: Option<String>,
@@ -24,324 +28,190 @@ impl MissingRef {
         match &self.key {
             Some(k) => format!(
                 "{} {} has no key {k} (used by {})",
-                self.kind, self.name, self.used_by
+                self.kind.as_str(),
+                self.name,
+                self.used_by
             ),
             None => format!(
                 "{} {} does not exist (used by {})",
-                self.kind, self.name, self.used_by
+                self.kind.as_str(),
+                self.name,
+                self.used_by
             ),
         }
     }
     fn short(&self) -> String {
         match &self.key {
-            Some(k) => format!("{} {} key {k}", self.kind, self.name),
-            None => format!("{} {}", self.kind, self.name),
+            Some(k) => format!("{} {} key {k}", self.kind.as_str(), self.name),
+            None => format!("{} {}", self.kind.as_str(), self.name),
         }
     }
 }
 
-struct Lookup<'a> {
-    snap: &'a Snapshot,
-    namespace: &'a str,
-    out: BTreeSet<MissingRef>,
-}
-
-impl Lookup<'_> {
-    fn keyed(
-        &mut self,
-        kind: &'static str,
-        obj: &str,
-        key: Option<&str>,
-        optional: bool,
-        used_by: String,
-    ) {
-        if optional {
-            return;
-        }
-        let list = if kind == "Secret" {
-            &self.snap.secrets
-        } else {
-            &self.snap.configmaps
-        };
-        let Some(list) = list else { return };
-        let found: Option<&KeyedObject> = list
-            .iter()
-            .find(|o| o.namespace == self.namespace && o.name == obj);
-        match (found, key) {
-            (None, _) => {
-                self.out.insert(MissingRef {
-                    kind,
-                    name: obj.to_string(),
-                    key: None,
-                    used_by,
-                });
-            }
-            (Some(o), Some(k)) if !o.keys.contains(k) => {
-                self.out.insert(MissingRef {
-                    kind,
-                    name: obj.to_string(),
-                    key: Some(k.to_string()),
-                    used_by,
-                });
-            }
-            _ => {}
-        }
-    }
-
-    fn spec(&mut self, spec: &PodSpec) {
-        for v in spec.volumes.iter().flatten() {
-            let used_by = format!("volume {}", v.name);
-            if let Some(cm) = &v.config_map {
-                let opt = cm.optional.unwrap_or(false);
-                self.keyed("ConfigMap", &cm.name, None, opt, used_by.clone());
-                for i in cm.items.iter().flatten() {
-                    self.keyed("ConfigMap", &cm.name, Some(&i.key), opt, used_by.clone());
-                }
-            }
-            if let Some(s) = &v.secret {
-                let opt = s.optional.unwrap_or(false);
-                let n = s.secret_name.clone().unwrap_or_default();
-                self.keyed("Secret", &n, None, opt, used_by.clone());
-                for i in s.items.iter().flatten() {
-                    self.keyed("Secret", &n, Some(&i.key), opt, used_by.clone());
-                }
-            }
-            if let Some(p) = &v.projected {
-                for src in p.sources.iter().flatten() {
-                    if let Some(cm) = &src.config_map {
-                        let opt = cm.optional.unwrap_or(false);
-                        self.keyed("ConfigMap", &cm.name, None, opt, used_by.clone());
-                        for i in cm.items.iter().flatten() {
-                            self.keyed("ConfigMap", &cm.name, Some(&i.key), opt, used_by.clone());
-                        }
-                    }
-                    if let Some(s) = &src.secret {
-                        let opt = s.optional.unwrap_or(false);
-                        self.keyed("Secret", &s.name, None, opt, used_by.clone());
-                        for i in s.items.iter().flatten() {
-                            self.keyed("Secret", &s.name, Some(&i.key), opt, used_by.clone());
-                        }
-                    }
-                }
-            }
-            if let Some(c) = &v.persistent_volume_claim
-                && let Some(pvcs) = &self.snap.pvcs
-                && !pvcs
-                    .iter()
-                    .any(|p| ns(&p.metadata) == self.namespace && name(&p.metadata) == c.claim_name)
-            {
-                self.out.insert(MissingRef {
-                    kind: "PersistentVolumeClaim",
-                    name: c.claim_name.clone(),
-                    key: None,
-                    used_by,
-                });
-            }
-        }
-        for c in spec
-            .containers
-            .iter()
-            .chain(spec.init_containers.iter().flatten())
-        {
-            for e in c.env.iter().flatten() {
-                let Some(from) = &e.value_from else { continue };
-                let used_by = format!("env {} of container {}", e.name, c.name);
-                if let Some(r) = &from.config_map_key_ref {
-                    self.keyed(
-                        "ConfigMap",
-                        &r.name,
-                        Some(&r.key),
-                        r.optional.unwrap_or(false),
-                        used_by.clone(),
-                    );
-                }
-                if let Some(r) = &from.secret_key_ref {
-                    self.keyed(
-                        "Secret",
-                        &r.name,
-                        Some(&r.key),
-                        r.optional.unwrap_or(false),
-                        used_by,
-                    );
-                }
-            }
-            for e in c.env_from.iter().flatten() {
-                let used_by = format!("envFrom of container {}", c.name);
-                if let Some(r) = &e.config_map_ref {
-                    self.keyed(
-                        "ConfigMap",
-                        &r.name,
-                        None,
-                        r.optional.unwrap_or(false),
-                        used_by.clone(),
-                    );
-                }
-                if let Some(r) = &e.secret_ref {
-                    self.keyed(
-                        "Secret",
-                        &r.name,
-                        None,
-                        r.optional.unwrap_or(false),
-                        used_by,
-                    );
-                }
-            }
-        }
-        // "default" is created by the cluster in every namespace.
-        if let Some(sa) = spec
-            .service_account_name
-            .as_deref()
-            .filter(|s| !s.is_empty() && *s != "default")
-            && let Some(list) = &self.snap.service_accounts
-            && !list
+/// Whether the object a reference names exists: `None` when its kind was not listed.
+fn exists(snap: &Snapshot, namespace: &str, r: &ConfigRef) -> Option<bool> {
+    match r.kind {
+        RefKind::ConfigMap | RefKind::Secret => {
+            let list = if r.kind == RefKind::Secret {
+                snap.secrets.as_ref()?
+            } else {
+                snap.configmaps.as_ref()?
+            };
+            let found = list
                 .iter()
-                .any(|a| a.namespace == self.namespace && a.name == sa)
-        {
-            self.out.insert(MissingRef {
-                kind: "ServiceAccount",
-                name: sa.to_string(),
-                key: None,
-                used_by: "serviceAccountName".into(),
+                .find(|o| o.namespace == namespace && o.name == r.name);
+            Some(match (found, &r.key) {
+                (None, _) => false,
+                (Some(o), Some(k)) => o.keys.contains(k),
+                (Some(_), None) => true,
+            })
+        }
+        // PVCs are listed with -l's selector: a filtered list proves no absence.
+        RefKind::PersistentVolumeClaim => {
+            snap.pvcs.as_ref()?;
+            let found = snap.pvc(namespace, &r.name).is_some();
+            (found || snap.complete).then_some(found)
+        }
+        RefKind::ServiceAccount => {
+            let list = snap.service_accounts.as_ref()?;
+            Some(
+                list.iter()
+                    .any(|a| a.namespace == namespace && a.name == r.name),
+            )
+        }
+    }
+}
+
+/// Missing references among those a spec names.
+pub fn missing_refs(snap: &Snapshot, namespace: &str, refs: &[ConfigRef]) -> Vec<MissingRef> {
+    let mut out = BTreeSet::new();
+    for r in refs.iter().filter(|r| !r.optional) {
+        if exists(snap, namespace, r) == Some(false) {
+            // A missing object is reported once, not once per key.
+            let object_missing = r.key.is_some()
+                && exists(
+                    snap,
+                    namespace,
+                    &ConfigRef {
+                        key: None,
+                        ..r.clone()
+                    },
+                ) == Some(false);
+            out.insert(MissingRef {
+                kind: r.kind,
+                name: r.name.clone(),
+                key: if object_missing { None } else { r.key.clone() },
+                used_by: r.used_by.clone(),
             });
         }
     }
-}
-
-/// Missing references of one pod spec.
-pub fn missing_refs(snap: &Snapshot, namespace: &str, spec: &PodSpec) -> Vec<MissingRef> {
-    let mut l = Lookup {
-        snap,
-        namespace,
-        out: BTreeSet::new(),
-    };
-    l.spec(spec);
-    l.out.into_iter().collect()
-}
-
-/// kubelet's CreateContainerConfigError messages of a pod.
-fn config_errors(pod: &Pod) -> Vec<String> {
-    pod.status
-        .iter()
-        .flat_map(|s| {
-            s.container_statuses
-                .iter()
-                .flatten()
-                .chain(s.init_container_statuses.iter().flatten())
-        })
-        .filter_map(|c| {
-            let w = c.state.as_ref()?.waiting.as_ref()?;
-            let r = w.reason.as_deref()?;
-            r.starts_with("CreateContainer").then(|| {
-                format!(
-                    "container {}: {r}: {}",
-                    c.name,
-                    w.message.as_deref().unwrap_or("")
-                )
-            })
-        })
-        .collect()
+    out.into_iter().collect()
 }
 
 fn remedy(r: &MissingRef, namespace: &str) -> String {
     match (r.kind, &r.key) {
-        ("Secret", None) => format!(
+        (RefKind::Secret, None) => format!(
             "kubectl create secret generic {} -n {namespace} --from-literal=<key>=<value>",
             r.name
         ),
-        ("Secret", Some(k)) => format!(
+        (RefKind::Secret, Some(k)) => format!(
             "kubectl patch secret {} -n {namespace} --type merge -p '{{\"stringData\":{{\"{k}\":\"<value>\"}}}}'",
             r.name
         ),
-        ("ConfigMap", None) => format!(
+        (RefKind::ConfigMap, None) => format!(
             "kubectl create configmap {} -n {namespace} --from-literal=<key>=<value>",
             r.name
         ),
-        ("ConfigMap", Some(k)) => format!(
+        (RefKind::ConfigMap, Some(k)) => format!(
             "kubectl patch configmap {} -n {namespace} --type merge -p '{{\"data\":{{\"{k}\":\"<value>\"}}}}'",
             r.name
         ),
-        ("ServiceAccount", _) => format!("kubectl create serviceaccount {} -n {namespace}", r.name),
-        _ => format!(
+        (RefKind::ServiceAccount, _) => {
+            format!("kubectl create serviceaccount {} -n {namespace}", r.name)
+        }
+        (RefKind::PersistentVolumeClaim, _) => format!(
             "kubectl get pvc -n {namespace}  # create PersistentVolumeClaim {}",
             r.name
         ),
     }
 }
 
-pub fn check(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
-    // Workloads with templates; their pods are covered by the template.
-    let mut holders: Vec<(ObjectRef, String, &PodSpec)> = Vec::new();
+/// An object with a pod template (or a bare pod) and what its spec names.
+struct Holder {
+    key: ObjectRef,
+    uid: String,
+    refs: Arc<[ConfigRef]>,
+}
+
+fn template_holder(key: ObjectRef, uid: &str, spec: Option<&PodSpec>) -> Option<Holder> {
+    Some(Holder {
+        key,
+        uid: uid.to_string(),
+        refs: spec_refs(spec?).into(),
+    })
+}
+
+fn holders(snap: &Snapshot) -> Vec<Holder> {
+    let mut out = Vec::new();
     for d in items(&snap.deployments) {
-        if let Some(s) = d.spec.as_ref().and_then(|s| s.template.spec.as_ref()) {
-            holders.push((
-                ObjectRef::new("Deployment", ns(&d.metadata), name(&d.metadata)),
-                uid(&d.metadata).into(),
-                s,
-            ));
-        }
+        let key = ObjectRef::of(d);
+        let spec = d.spec.as_ref().and_then(|s| s.template.spec.as_ref());
+        out.extend(template_holder(key, uid(&d.metadata), spec));
     }
-    for d in items(&snap.statefulsets) {
-        if let Some(s) = d.spec.as_ref().and_then(|s| s.template.spec.as_ref()) {
-            holders.push((
-                ObjectRef::new("StatefulSet", ns(&d.metadata), name(&d.metadata)),
-                uid(&d.metadata).into(),
-                s,
-            ));
-        }
+    for s in items(&snap.statefulsets) {
+        let spec = s.spec.as_ref().and_then(|s| s.template.spec.as_ref());
+        out.extend(template_holder(ObjectRef::of(s), uid(&s.metadata), spec));
     }
     for d in items(&snap.daemonsets) {
-        if let Some(s) = d.spec.as_ref().and_then(|s| s.template.spec.as_ref()) {
-            holders.push((
-                ObjectRef::new("DaemonSet", ns(&d.metadata), name(&d.metadata)),
-                uid(&d.metadata).into(),
-                s,
-            ));
-        }
+        let spec = d.spec.as_ref().and_then(|s| s.template.spec.as_ref());
+        out.extend(template_holder(ObjectRef::of(d), uid(&d.metadata), spec));
     }
     for c in items(&snap.cronjobs) {
-        if let Some(s) = c
+        let spec = c
             .spec
             .as_ref()
             .and_then(|s| s.job_template.spec.as_ref())
-            .and_then(|j| j.template.spec.as_ref())
-        {
-            holders.push((
-                ObjectRef::new("CronJob", ns(&c.metadata), name(&c.metadata)),
-                uid(&c.metadata).into(),
-                s,
-            ));
-        }
+            .and_then(|j| j.template.spec.as_ref());
+        out.extend(template_holder(ObjectRef::of(c), uid(&c.metadata), spec));
     }
-    let covered: BTreeSet<ObjectRef> = holders.iter().map(|h| h.0.clone()).collect();
-    for p in &snap.pods {
-        let owner = snap.owner_of_pod(p);
-        if !covered.contains(&owner)
-            && let Some(s) = p.spec.as_ref()
-        {
-            holders.push((
-                ObjectRef::new("Pod", ns(&p.metadata), name(&p.metadata)),
-                uid(&p.metadata).into(),
-                s,
-            ));
-        }
+    // Pods whose workload has no listed template stand for themselves.
+    let covered: BTreeSet<ObjectRef> = out.iter().map(|h| h.key.clone()).collect();
+    for p in snap.pods.iter().filter(|p| !covered.contains(&p.owner)) {
+        out.push(Holder {
+            key: p.pod.key(),
+            uid: p.pod.uid.clone(),
+            refs: p.pod.refs.clone(),
+        });
     }
+    out
+}
 
+pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
-    for (key, owner_uid, spec) in holders {
-        let refs = missing_refs(snap, &key.namespace, spec);
-        let pods: Vec<&Pod> = if key.kind == "Pod" {
-            snap.pods
-                .iter()
-                .filter(|p| name(&p.metadata) == key.name && ns(&p.metadata) == key.namespace)
-                .collect()
+    for h in holders(snap) {
+        let key = &h.key;
+        let refs = missing_refs(snap, &key.namespace, &h.refs);
+        let pods: Vec<_> = if key.kind == "Pod" {
+            snap.pod(&key.namespace, &key.name).into_iter().collect()
         } else {
-            snap.pods_of(&key).collect()
+            snap.pods_of(key).collect()
         };
-        let mut kubelet: Vec<String> = Vec::new();
+        // The kubelet's word for pods blocked on a reference.
+        let mut kubelet: Vec<&str> = Vec::new();
+        let mut blocked_by = Vec::new();
         for p in &pods {
-            for e in config_errors(p) {
-                if !kubelet.contains(&e) {
-                    kubelet.push(e);
+            for i in p
+                .issues
+                .iter()
+                .filter(|i| i.reason == Reason::MissingReference)
+            {
+                if !blocked_by.contains(&i.detail) {
+                    blocked_by.push(i.detail.clone());
+                }
+                for e in &i.evidence {
+                    if !kubelet.contains(&e.as_str()) {
+                        kubelet.push(e);
+                    }
                 }
             }
         }
@@ -349,32 +219,99 @@ pub fn check(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
             continue;
         }
         let message = if refs.is_empty() {
-            "pods cannot start: CreateContainerConfigError".to_string()
+            format!("pods cannot start: {}", blocked_by.join(", "))
         } else {
             let names: Vec<String> = refs.iter().map(MissingRef::short).collect();
             format!("references missing {}", names.join(", "))
         };
-        let mut f = Finding::new(Reason::MissingReference, &key, message);
-        for r in &refs {
-            f.evidence.push(r.text());
-        }
-        for k in kubelet {
-            f.evidence.push(format!("kubelet: {k}"));
-        }
+        let mut f = Finding::new(Reason::MissingReference, key, message);
+        f.extend_evidence(refs.iter().map(MissingRef::text));
+        f.extend_evidence(kubelet.iter().map(|k| format!("kubelet: {k}")));
         for r in &refs {
             f = f.remedy(remedy(r, &key.namespace));
         }
-        f.explains.insert(owner_uid);
+        f.explains.insert(h.uid.clone());
         for p in &pods {
-            f.explains.insert(uid(&p.metadata).to_string());
             if key.kind != "Pod" {
-                f.affected.push(Affected {
-                    kind: "Pod".into(),
-                    name: name(&p.metadata).to_string(),
-                    node: p.spec.as_ref().and_then(|s| s.node_name.clone()),
-                });
+                let s = &p.pod;
+                f.affect_pod(&s.namespace, &s.name, &s.uid, s.node.as_deref());
+            } else {
+                f.explains.insert(p.pod.uid.clone());
             }
         }
+        out.push(f);
+    }
+    out.extend(hpa_targets(snap, ctx));
+    out
+}
+
+/// HPAs whose scaleTargetRef names a Deployment, StatefulSet or ReplicaSet that does not exist.
+fn hpa_targets(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for hpa in items(&snap.hpas) {
+        let Some(spec) = &hpa.spec else { continue };
+        let t = &spec.scale_target_ref;
+        let namespace = ns(&hpa.metadata);
+        let group = t
+            .api_version
+            .as_deref()
+            .unwrap_or("")
+            .split('/')
+            .next()
+            .unwrap_or("");
+        if !group.is_empty() && group != "apps" {
+            continue;
+        }
+        let listed = match t.kind.as_str() {
+            "Deployment" => snap.deployments.as_ref().map(|l| {
+                l.iter()
+                    .any(|d| ns(&d.metadata) == namespace && name(&d.metadata) == t.name)
+            }),
+            "StatefulSet" => snap.statefulsets.as_ref().map(|l| {
+                l.iter()
+                    .any(|d| ns(&d.metadata) == namespace && name(&d.metadata) == t.name)
+            }),
+            "ReplicaSet" => snap.replicasets.as_ref().map(|l| {
+                l.iter()
+                    .any(|d| ns(&d.metadata) == namespace && name(&d.metadata) == t.name)
+            }),
+            _ => None,
+        };
+        // A filtered (-l) list proves no absence.
+        if listed != Some(false) || !snap.complete {
+            continue;
+        }
+        let key = ObjectRef::of(hpa);
+        let mut f = Finding::new(
+            Reason::MissingReference,
+            &key,
+            format!("scale target {} {} does not exist", t.kind, t.name),
+        )
+        .evidence(format!(
+            "scaleTargetRef: {} {} ({}) does not exist in namespace {namespace}",
+            t.kind,
+            t.name,
+            t.api_version.as_deref().unwrap_or("")
+        ));
+        for c in hpa
+            .status
+            .iter()
+            .flat_map(|s| s.conditions.iter().flatten())
+            .filter(|c| c.status == "False")
+        {
+            f.add_evidence(format!(
+                "condition {}=False {}: {}",
+                c.type_,
+                c.reason.as_deref().unwrap_or(""),
+                c.message.as_deref().unwrap_or("")
+            ));
+        }
+        f.explains.insert(uid(&hpa.metadata).to_string());
+        f = f
+            .remedy(format!("kubectl describe hpa {} -n {namespace}", key.name))
+            .remedy(format!(
+                "kubectl get deployments,statefulsets -n {namespace}"
+            ));
         out.push(f);
     }
     out

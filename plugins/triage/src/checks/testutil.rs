@@ -1,10 +1,13 @@
-//! Test helpers: Snapshots built from YAML text (the same shape as the
+//! Test helpers: settled Snapshots built from YAML text (the same shape as the
 //! sandbox fixtures, `now-5m` times included), with no server involved.
+
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use super::Context;
-use crate::snapshot::{AccountRef, KeyedObject, LogKey, PodMetrics, Snapshot};
+use crate::podstate::{Interner, LogKey, PodState, PodSummary};
+use crate::snapshot::{AccountRef, EventRecord, PodMetrics, SliceSummary, Snapshot, VolumeUsage};
 
 pub fn now() -> jiff::Timestamp {
     "2026-01-01T12:00:00Z".parse().expect("valid timestamp")
@@ -40,36 +43,58 @@ fn resolve_times(v: &mut Value) {
     }
 }
 
-fn push<T: serde::de::DeserializeOwned>(list: &mut Option<Vec<T>>, v: Value) {
-    let item: T = serde_json::from_value(v).expect("fixture object matches its kind");
+fn typed<T: serde::de::DeserializeOwned>(v: Value) -> T {
+    serde_json::from_value(v).expect("fixture object matches its kind")
+}
+
+fn push<T>(list: &mut Option<Vec<T>>, item: T) {
     list.get_or_insert_with(Vec::new).push(item);
 }
 
-/// Build a Snapshot from multi-document YAML. Every list is "listed"
-/// (Some, maybe empty) so nothing counts as skipped.
-pub fn snapshot(yaml: &str) -> Snapshot {
-    let mut s = Snapshot {
-        now: now(),
-        events: Some(vec![]),
-        deployments: Some(vec![]),
-        replicasets: Some(vec![]),
-        statefulsets: Some(vec![]),
-        daemonsets: Some(vec![]),
-        controller_revisions: Some(vec![]),
-        services: Some(vec![]),
-        endpoints: Some(vec![]),
-        pvcs: Some(vec![]),
-        hpas: Some(vec![]),
-        pdbs: Some(vec![]),
-        jobs: Some(vec![]),
-        cronjobs: Some(vec![]),
-        configmaps: Some(vec![]),
-        secrets: Some(vec![]),
-        service_accounts: Some(vec![]),
-        nodes: Some(vec![]),
-        pod_metrics: Some(vec![]),
-        ..Snapshot::default()
-    };
+/// Bytes of a kubelet figure: an integer or a quantity ("10Gi").
+fn bytes(v: &Value) -> u64 {
+    v.as_u64()
+        .or_else(|| {
+            v.as_str()
+                .and_then(crate::snapshot::quantity::parse)
+                .map(|f| f as u64)
+        })
+        .unwrap_or(0)
+}
+
+/// An unsettled Snapshot with every list "listed" (Some, maybe empty), so
+/// nothing counts as skipped; every namespace is in scope.
+pub fn unsettled(yaml: &str) -> Snapshot {
+    let mut s = Snapshot::default();
+    s.now = now();
+    s.complete = true;
+    s.events = Some(vec![]);
+    s.deployments = Some(vec![]);
+    s.replicasets = Some(vec![]);
+    s.statefulsets = Some(vec![]);
+    s.daemonsets = Some(vec![]);
+    s.controller_revisions = Some(vec![]);
+    s.services = Some(vec![]);
+    s.endpoint_slices = Some(vec![]);
+    s.pvcs = Some(vec![]);
+    s.hpas = Some(vec![]);
+    s.pdbs = Some(vec![]);
+    s.jobs = Some(vec![]);
+    s.cronjobs = Some(vec![]);
+    s.configmaps = Some(vec![]);
+    s.secrets = Some(vec![]);
+    s.service_accounts = Some(vec![]);
+    s.nodes = Some(vec![]);
+    s.pod_metrics = Some(vec![]);
+    s.ingresses = Some(vec![]);
+    s.ingress_classes = Some(vec![]);
+    s.network_policies = Some(vec![]);
+    s.webhooks = Some(vec![]);
+    s.gateway_classes = Some(vec![]);
+    s.gateways = Some(vec![]);
+    s.http_routes = Some(vec![]);
+    s.storage_classes = Some(vec![]);
+    s.volume_usage = Some(vec![]);
     let mut docs = Vec::new();
     let mut cur = String::new();
     for line in yaml.lines() {
@@ -81,6 +106,8 @@ pub fn snapshot(yaml: &str) -> Snapshot {
         }
     }
     docs.push(cur);
+    let mut namespaces: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut shared = Interner::default();
     for doc in docs
         .iter()
         .filter(|d| d.lines().any(|l| l.starts_with("kind:")))
@@ -96,50 +123,55 @@ pub fn snapshot(yaml: &str) -> Snapshot {
             .as_str()
             .unwrap_or_default()
             .to_string();
-        let keys = |v: &Value| -> std::collections::BTreeSet<String> {
-            ["data", "stringData", "binaryData"]
-                .iter()
-                .filter_map(|f| v[*f].as_object())
-                .flat_map(|o| o.keys().cloned())
-                .collect()
-        };
+        if !ns.is_empty() {
+            namespaces.entry(ns.clone()).or_default();
+        }
         match kind.as_str() {
-            "Pod" => s.pods.push(serde_json::from_value(v).expect("pod")),
-            "Event" => push(&mut s.events, v),
-            "Deployment" => push(&mut s.deployments, v),
-            "ReplicaSet" => push(&mut s.replicasets, v),
-            "StatefulSet" => push(&mut s.statefulsets, v),
-            "DaemonSet" => push(&mut s.daemonsets, v),
-            "ControllerRevision" => push(&mut s.controller_revisions, v),
-            "Service" => push(&mut s.services, v),
-            "Endpoints" => push(&mut s.endpoints, v),
-            "PersistentVolumeClaim" => push(&mut s.pvcs, v),
-            "HorizontalPodAutoscaler" => push(&mut s.hpas, v),
-            "PodDisruptionBudget" => push(&mut s.pdbs, v),
-            "Job" => push(&mut s.jobs, v),
-            "CronJob" => push(&mut s.cronjobs, v),
-            "Node" => push(&mut s.nodes, v),
-            "PodMetrics" => push::<PodMetrics>(&mut s.pod_metrics, v),
-            "ConfigMap" | "Secret" => {
-                let k = KeyedObject {
-                    namespace: ns,
-                    name,
-                    keys: keys(&v),
-                };
-                let list = if kind == "Secret" {
-                    &mut s.secrets
-                } else {
-                    &mut s.configmaps
-                };
-                list.get_or_insert_with(Vec::new).push(k);
+            "Pod" => s
+                .pods
+                .push(PodState::new(PodSummary::from_pod(typed(v), &mut shared))),
+            "Event" => push(&mut s.events, EventRecord::from_event(typed(v))),
+            "Deployment" => push(&mut s.deployments, typed(v)),
+            "ReplicaSet" => push(&mut s.replicasets, typed(v)),
+            "StatefulSet" => push(&mut s.statefulsets, typed(v)),
+            "DaemonSet" => push(&mut s.daemonsets, typed(v)),
+            "ControllerRevision" => push(&mut s.controller_revisions, typed(v)),
+            "Service" => push(&mut s.services, typed(v)),
+            "EndpointSlice" => push(&mut s.endpoint_slices, SliceSummary::from_slice(typed(v))),
+            "PersistentVolumeClaim" => push(&mut s.pvcs, typed(v)),
+            "HorizontalPodAutoscaler" => push(&mut s.hpas, typed(v)),
+            "PodDisruptionBudget" => push(&mut s.pdbs, typed(v)),
+            "Job" => push(&mut s.jobs, typed(v)),
+            "CronJob" => push(&mut s.cronjobs, typed(v)),
+            "Node" => push(&mut s.nodes, typed(v)),
+            "PodMetrics" => push::<PodMetrics>(&mut s.pod_metrics, typed(v)),
+            "Ingress" => push(&mut s.ingresses, typed(v)),
+            "IngressClass" => push(&mut s.ingress_classes, name),
+            "NetworkPolicy" => push(&mut s.network_policies, typed(v)),
+            "StorageClass" => push(&mut s.storage_classes, typed(v)),
+            "ValidatingWebhookConfiguration" => {
+                push(&mut s.webhooks, crate::collect::validating(typed(v)))
             }
-            "ServiceAccount" => s
-                .service_accounts
-                .get_or_insert_with(Vec::new)
-                .push(AccountRef {
+            "MutatingWebhookConfiguration" => {
+                push(&mut s.webhooks, crate::collect::mutating(typed(v)))
+            }
+            "GatewayClass" => push(&mut s.gateway_classes, typed(v)),
+            "Gateway" => push(&mut s.gateways, typed(v)),
+            "HTTPRoute" => push(&mut s.http_routes, typed(v)),
+            "Namespace" => {
+                let labels: BTreeMap<String, String> =
+                    serde_json::from_value(v["metadata"]["labels"].clone()).unwrap_or_default();
+                namespaces.entry(name).or_default().extend(labels);
+            }
+            "ConfigMap" => push(&mut s.configmaps, crate::collect::configmap_keys(typed(v))),
+            "Secret" => push(&mut s.secrets, crate::collect::secret_keys(typed(v))),
+            "ServiceAccount" => push(
+                &mut s.service_accounts,
+                AccountRef {
                     namespace: ns,
                     name,
-                }),
+                },
+            ),
             "PodLogs" => {
                 for (c, l) in v["containers"].as_object().into_iter().flatten() {
                     if let Some(prev) = l["previous"].as_str() {
@@ -154,9 +186,45 @@ pub fn snapshot(yaml: &str) -> Snapshot {
                     }
                 }
             }
+            // The kubelet's stats summary, as kube-sandbox serves it.
+            "NodeStats" => {
+                for pod in v["pods"].as_array().into_iter().flatten() {
+                    let pns = pod["namespace"].as_str().unwrap_or("default");
+                    for vol in pod["volumes"].as_array().into_iter().flatten() {
+                        let Some(claim) = vol["pvcRef"]["name"].as_str() else {
+                            continue;
+                        };
+                        push(
+                            &mut s.volume_usage,
+                            VolumeUsage {
+                                namespace: vol["pvcRef"]["namespace"]
+                                    .as_str()
+                                    .unwrap_or(pns)
+                                    .to_string(),
+                                claim: claim.to_string(),
+                                node: name.clone(),
+                                pod: pod["name"].as_str().unwrap_or_default().to_string(),
+                                used_bytes: bytes(&vol["usedBytes"]),
+                                capacity_bytes: bytes(&vol["capacityBytes"]),
+                            },
+                        );
+                    }
+                }
+            }
             _ => {}
         }
     }
+    for (n, labels) in &mut namespaces {
+        labels.insert("kubernetes.io/metadata.name".into(), n.clone());
+    }
+    s.namespace_labels = namespaces;
+    s
+}
+
+/// A settled Snapshot (pods classified) from multi-document YAML.
+pub fn snapshot(yaml: &str) -> Snapshot {
+    let mut s = unsettled(yaml);
+    s.settle(&ctx());
     s
 }
 

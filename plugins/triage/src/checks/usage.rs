@@ -3,64 +3,43 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::Pod;
-
 use super::Context;
-use crate::report::{Affected, Finding, Reason};
-use crate::snapshot::{ObjectRef, PodMetrics, Snapshot, items, name, ns, quantity, uid};
+use crate::podstate::PodState;
+use crate::report::{Finding, Reason};
+use crate::snapshot::{ObjectRef, Snapshot, items, quantity};
 
 pub const THRESHOLD: f64 = 0.9;
 
-/// (pod, pod uid, node, evidence line) of one container over the threshold.
-type Hit = (String, String, Option<String>, String);
+/// (pod, evidence line) of one container over the threshold.
+type Hit<'a> = (&'a PodState, String);
 
-fn metrics_of<'a>(snap: &'a Snapshot, pod: &Pod) -> Option<&'a PodMetrics> {
-    snap.metrics_for(ns(&pod.metadata), name(&pod.metadata))
-}
-
-fn usage(snap: &Snapshot, pod: &Pod, container: &str, resource: &str) -> Option<f64> {
-    let m = metrics_of(snap, pod)?;
-    let c = m.containers.iter().find(|c| c.name == container)?;
-    quantity::parse(&c.usage.get(resource)?.0)
-}
-
-pub fn memory_usage(snap: &Snapshot, pod: &Pod, container: &str) -> Option<f64> {
-    usage(snap, pod, container, "memory")
-}
-
-fn limit(pod: &Pod, container: &str, resource: &str) -> Option<f64> {
-    let c = pod
-        .spec
-        .as_ref()?
-        .containers
-        .iter()
-        .find(|c| c.name == container)?;
-    quantity::parse(&c.resources.as_ref()?.limits.as_ref()?.get(resource)?.0)
-}
-
-pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
+pub fn check(snap: &Snapshot, _ctx: &Context) -> Vec<Finding> {
     if items(&snap.pod_metrics).is_empty() {
         return Vec::new();
     }
     let mut groups: BTreeMap<ObjectRef, Vec<Hit>> = BTreeMap::new();
-    for pod in &snap.pods {
-        if metrics_of(snap, pod).is_none() {
+    for state in &snap.pods {
+        let pod = &state.pod;
+        if snap.metrics_for(&pod.namespace, &pod.name).is_none() {
             continue;
         }
         // An OOMKilled finding already shows usage against the limit.
-        let oom = crate::checks::pods::classify(snap, ctx, pod)
-            .iter()
-            .any(|i| i.reason == Reason::OOMKilled);
-        if oom {
+        if state.issues.iter().any(|i| i.reason == Reason::OOMKilled) {
             continue;
         }
-        for c in pod.spec.iter().flat_map(|s| s.containers.iter()) {
-            for (res, show) in [
-                ("memory", quantity::human_bytes as fn(f64) -> String),
-                ("cpu", quantity::human_cpu),
+        for c in pod.containers.iter().filter(|c| !c.spec.init) {
+            for (res, limit, show) in [
+                (
+                    "memory",
+                    c.spec.memory_limit.as_deref(),
+                    quantity::human_bytes as fn(f64) -> String,
+                ),
+                ("cpu", c.spec.cpu_limit.as_deref(), quantity::human_cpu),
             ] {
-                let (Some(u), Some(l)) = (usage(snap, pod, &c.name, res), limit(pod, &c.name, res))
-                else {
+                let (Some(u), Some(l)) = (
+                    snap.container_usage(&pod.namespace, &pod.name, c.name(), res),
+                    limit.and_then(quantity::parse),
+                ) else {
                     continue;
                 };
                 if l <= 0.0 || u / l <= THRESHOLD {
@@ -68,25 +47,23 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
                 }
                 let line = format!(
                     "pod {} container {}: {res} {} of {} limit ({:.0}%)",
-                    name(&pod.metadata),
-                    c.name,
+                    pod.name,
+                    c.name(),
                     show(u),
                     show(l),
                     100.0 * u / l
                 );
-                groups.entry(snap.owner_of_pod(pod)).or_default().push((
-                    name(&pod.metadata).to_string(),
-                    uid(&pod.metadata).to_string(),
-                    pod.spec.as_ref().and_then(|s| s.node_name.clone()),
-                    line,
-                ));
+                groups
+                    .entry(state.owner.clone())
+                    .or_default()
+                    .push((state, line));
             }
         }
     }
     let mut out = Vec::new();
     for (owner, hits) in groups {
-        let first = hits.first().map(|h| h.3.clone()).unwrap_or_default();
-        let mut pods: Vec<&str> = hits.iter().map(|h| h.0.as_str()).collect();
+        let first = hits.first().map(|h| h.1.clone()).unwrap_or_default();
+        let mut pods: Vec<&str> = hits.iter().map(|h| h.0.pod.name.as_str()).collect();
         pods.dedup();
         let total = snap.pods_of(&owner).count().max(pods.len());
         let msg = first
@@ -99,22 +76,15 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
             &owner,
             format!("{}/{total} pods above 90% of limit ({msg})", pods.len()),
         );
-        for (pod, pod_uid, node, line) in hits {
-            f.evidence.push(line);
-            if !f.affected.iter().any(|a| a.name == pod) {
-                f.affected.push(Affected {
-                    kind: "Pod".into(),
-                    name: pod,
-                    node,
-                });
-            }
-            f.explains.insert(pod_uid);
+        for (state, line) in hits {
+            f.add_evidence(line);
+            let p = &state.pod;
+            f.affect_pod(&p.namespace, &p.name, &p.uid, p.node.as_deref());
         }
         if owner.kind != "Pod" {
             f = f.remedy(format!(
-                "kubectl set resources {}/{} -n {} --limits=memory=<more>,cpu=<more>",
-                owner.kind.to_lowercase(),
-                owner.name,
+                "kubectl set resources {} -n {} --limits=memory=<more>,cpu=<more>",
+                owner.kubectl_ref(),
                 owner.namespace
             ));
         }

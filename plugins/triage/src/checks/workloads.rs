@@ -1,169 +1,15 @@
-//! Workload availability (Deployment, StatefulSet, DaemonSet) and what the
-//! last rollout changed, with the `kubectl rollout undo` that reverts it.
+//! Workload availability (Deployment, StatefulSet, DaemonSet) not already
+//! explained by their pods' or nodes' findings, with what the last rollout changed.
 
-use serde_json::Value;
-
-use super::{Context, ago, capped, pods::classify};
+use super::Context;
 use crate::report::{Finding, Reason};
-use crate::snapshot::{ObjectRef, Snapshot, controller_of, event_time, items, name, ns, uid};
+use crate::rollout;
+use crate::snapshot::{ObjectRef, Snapshot, controller_of, items, name, ns, uid};
 
-/// What a rollout inside `--since` changed, and how to undo it.
-#[derive(Debug, Clone)]
-pub struct Rollout {
-    pub evidence: Vec<String>,
-    pub undo: String,
-}
-
-fn revision(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Option<i64> {
-    meta.annotations
-        .as_ref()?
-        .get("deployment.kubernetes.io/revision")?
-        .parse()
-        .ok()
-}
-
-/// A pod template as JSON, without the fields every revision differs in.
-fn template_value<T: serde::Serialize>(t: &T) -> Value {
-    common::normalize::pod_template(&serde_json::to_value(t).unwrap_or(Value::Null))
-}
-
-/// "path: old → new" lines (redacted), list items matched by name.
-fn changed_lines(old: &Value, new: &Value) -> Vec<String> {
-    common::diff::diff(old, new)
-        .iter()
-        .map(common::diff::FieldChange::line)
-        .collect()
-}
-
-/// The Deployment's last rollout, when it happened inside `--since`.
-pub fn recent_rollout(snap: &Snapshot, ctx: &Context, dep: &ObjectRef) -> Option<Rollout> {
-    let d = items(&snap.deployments)
-        .iter()
-        .find(|d| ns(&d.metadata) == dep.namespace && name(&d.metadata) == dep.name)?;
-    let mut sets: Vec<_> = items(&snap.replicasets)
-        .iter()
-        .filter(|rs| ns(&rs.metadata) == dep.namespace)
-        .filter(|rs| {
-            controller_of(&rs.metadata).is_some_and(|o| {
-                o.kind == "Deployment" && (o.uid == uid(&d.metadata) || o.name == dep.name)
-            })
-        })
-        .filter_map(|rs| revision(&rs.metadata).map(|r| (r, rs)))
-        .collect();
-    sets.sort_by_key(|(r, _)| *r);
-    let (cur_rev, cur) = sets.pop()?;
-    let (prev_rev, prev) = sets.pop()?;
-    let created = cur.metadata.creation_timestamp.as_ref()?.0;
-    if !ctx.recent(created) {
-        return None;
-    }
-    let old = prev
-        .spec
-        .as_ref()
-        .and_then(|s| s.template.as_ref())
-        .map(template_value)
-        .unwrap_or(Value::Null);
-    let new = cur
-        .spec
-        .as_ref()
-        .and_then(|s| s.template.as_ref())
-        .map(template_value)
-        .unwrap_or(Value::Null);
-    let changes = changed_lines(&old, &new);
-    let mut evidence = vec![format!(
-        "rollout {}: revision {prev_rev} → {cur_rev} (ReplicaSet {} → {})",
-        ago(ctx, created),
-        name(&prev.metadata),
-        name(&cur.metadata)
-    )];
-    evidence.extend(capped(
-        changes
-            .into_iter()
-            .map(|c| format!("  changed {c}"))
-            .collect(),
-        8,
-    ));
-    Some(Rollout {
-        evidence,
-        undo: format!(
-            "kubectl rollout undo deployment/{} -n {} --to-revision={prev_rev}",
-            dep.name, dep.namespace
-        ),
-    })
-}
-
-/// StatefulSet/DaemonSet rollouts: diff the ControllerRevisions named by
-/// current/update revision (listed only when a set is mid-rollout).
-fn revision_rollout(
-    snap: &Snapshot,
-    ctx: &Context,
-    key: &ObjectRef,
-    owner_uid: &str,
-    current: Option<&str>,
-) -> Option<Rollout> {
-    let mut revs: Vec<_> = items(&snap.controller_revisions)
-        .iter()
-        .filter(|r| ns(&r.metadata) == key.namespace)
-        .filter(|r| {
-            controller_of(&r.metadata).is_some_and(|o| o.uid == owner_uid || o.name == key.name)
-        })
-        .collect();
-    revs.sort_by_key(|r| r.revision);
-    let newest = revs.pop()?;
-    let previous = match current {
-        Some(c) if c != name(&newest.metadata) => {
-            revs.iter().find(|r| name(&r.metadata) == c).copied()
-        }
-        _ => revs.pop(),
-    }?;
-    let created = newest.metadata.creation_timestamp.as_ref()?.0;
-    if !ctx.recent(created) {
-        return None;
-    }
-    let data = |r: &k8s_openapi::api::apps::v1::ControllerRevision| {
-        r.data
-            .as_ref()
-            .and_then(|d| d.0.pointer("/spec/template").cloned())
-            .map(|v| template_value(&v))
-            .unwrap_or(Value::Null)
-    };
-    let changes = changed_lines(&data(previous), &data(newest));
-    let mut evidence = vec![format!(
-        "rollout {}: revision {} → {}",
-        ago(ctx, created),
-        previous.revision,
-        newest.revision
-    )];
-    evidence.extend(capped(
-        changes
-            .into_iter()
-            .map(|c| format!("  changed {c}"))
-            .collect(),
-        8,
-    ));
-    Some(Rollout {
-        evidence,
-        undo: format!(
-            "kubectl rollout undo {}/{} -n {} --to-revision={}",
-            key.kind.to_lowercase(),
-            key.name,
-            key.namespace,
-            previous.revision
-        ),
-    })
-}
-
-/// Whether pod-level findings already explain the workload being down, so
-/// the workload is not reported twice (pod findings carry rollout evidence).
-fn explained_by_pods(snap: &Snapshot, ctx: &Context, key: &ObjectRef) -> bool {
-    snap.pods_of(key).any(|p| {
-        !classify(snap, ctx, p).is_empty()
-            || p.status
-                .iter()
-                .flat_map(|s| s.container_statuses.iter().flatten())
-                .filter_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.as_deref())
-                .any(|r| r.starts_with("CreateContainer"))
-    })
+/// Whether pod-level (or node-level) findings already explain the workload
+/// being down, so it is not reported twice (pod findings carry rollout evidence).
+fn explained_by_pods(snap: &Snapshot, key: &ObjectRef) -> bool {
+    snap.pods_of(key).any(|p| p.explained())
 }
 
 fn recent_warnings(
@@ -174,22 +20,15 @@ fn recent_warnings(
     obj: &str,
 ) -> Vec<String> {
     snap.events_for(kind, namespace, obj)
-        .filter(|e| e.type_.as_deref() == Some("Warning"))
-        .filter(|e| event_time(e).is_some_and(|t| ctx.recent(t)))
-        .map(|e| {
-            format!(
-                "event {} on {kind} {obj}: {}",
-                e.reason.as_deref().unwrap_or(""),
-                e.message.as_deref().unwrap_or("").trim()
-            )
-        })
+        .filter(|e| e.warning)
+        .filter(|e| e.time.is_some_and(|t| ctx.recent(t)))
+        .map(|e| format!("event {} on {kind} {obj}: {}", e.reason, e.message.trim()))
         .collect()
 }
 
-pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
-    let mut out = Vec::new();
+fn deployments(snap: &Snapshot, ctx: &Context, out: &mut Vec<Finding>) {
     for d in items(&snap.deployments) {
-        let key = ObjectRef::new("Deployment", ns(&d.metadata), name(&d.metadata));
+        let key = ObjectRef::of(d);
         let desired = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
         let st = d.status.clone().unwrap_or_default();
         let available = st.available_replicas.unwrap_or(0);
@@ -198,7 +37,7 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
                 && c.status == "False"
                 && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
         });
-        if (available >= desired && deadline.is_none()) || explained_by_pods(snap, ctx, &key) {
+        if (available >= desired && deadline.is_none()) || explained_by_pods(snap, &key) {
             continue;
         }
         let why = if deadline.is_some() {
@@ -223,7 +62,7 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
             .flatten()
             .filter(|c| c.status != "True" || c.type_ == "ReplicaFailure")
         {
-            f = f.evidence(format!(
+            f.add_evidence(format!(
                 "condition {}={} {}: {}",
                 c.type_,
                 c.status,
@@ -231,7 +70,7 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
                 c.message.as_deref().unwrap_or("")
             ));
         }
-        f.evidence.extend(recent_warnings(
+        f.extend_evidence(recent_warnings(
             snap,
             ctx,
             "Deployment",
@@ -244,7 +83,7 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
                 && controller_of(&rs.metadata).is_some_and(|o| o.uid == uid(&d.metadata))
         }) {
             f.explains.insert(uid(&rs.metadata).to_string());
-            f.evidence.extend(recent_warnings(
+            f.extend_evidence(recent_warnings(
                 snap,
                 ctx,
                 "ReplicaSet",
@@ -252,18 +91,21 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
                 name(&rs.metadata),
             ));
         }
-        if let Some(r) = recent_rollout(snap, ctx, &key) {
-            f.evidence.extend(r.evidence);
+        if let Some(r) = rollout::deployment(snap, ctx, &key) {
+            f.extend_evidence(r.evidence);
             f = f.remedy(r.undo);
         }
         out.push(follow_up(f, &key));
     }
+}
+
+fn statefulsets(snap: &Snapshot, ctx: &Context, out: &mut Vec<Finding>) {
     for s in items(&snap.statefulsets) {
-        let key = ObjectRef::new("StatefulSet", ns(&s.metadata), name(&s.metadata));
+        let key = ObjectRef::of(s);
         let desired = s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
         let st = s.status.clone().unwrap_or_default();
         let ready = st.ready_replicas.unwrap_or(0);
-        if ready >= desired || explained_by_pods(snap, ctx, &key) {
+        if ready >= desired || explained_by_pods(snap, &key) {
             continue;
         }
         let mut f = Finding::new(
@@ -278,13 +120,13 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
             st.available_replicas.unwrap_or(0)
         ));
         if st.current_revision != st.update_revision {
-            f = f.evidence(format!(
+            f.add_evidence(format!(
                 "rollout in progress: {} → {}",
                 st.current_revision.as_deref().unwrap_or("?"),
                 st.update_revision.as_deref().unwrap_or("?")
             ));
         }
-        f.evidence.extend(recent_warnings(
+        f.extend_evidence(recent_warnings(
             snap,
             ctx,
             "StatefulSet",
@@ -292,24 +134,27 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
             &key.name,
         ));
         f.explains.insert(uid(&s.metadata).to_string());
-        if let Some(r) = revision_rollout(
+        if let Some(r) = rollout::revisions(
             snap,
             ctx,
             &key,
             uid(&s.metadata),
             st.current_revision.as_deref(),
         ) {
-            f.evidence.extend(r.evidence);
+            f.extend_evidence(r.evidence);
             f = f.remedy(r.undo);
         }
         out.push(follow_up(f, &key));
     }
+}
+
+fn daemonsets(snap: &Snapshot, ctx: &Context, out: &mut Vec<Finding>) {
     for d in items(&snap.daemonsets) {
-        let key = ObjectRef::new("DaemonSet", ns(&d.metadata), name(&d.metadata));
+        let key = ObjectRef::of(d);
         let st = d.status.clone().unwrap_or_default();
         let desired = st.desired_number_scheduled;
         let available = st.number_available.unwrap_or(0);
-        if available >= desired || explained_by_pods(snap, ctx, &key) {
+        if available >= desired || explained_by_pods(snap, &key) {
             continue;
         }
         let mut f = Finding::new(
@@ -324,7 +169,7 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
             st.updated_number_scheduled.unwrap_or(0),
             st.number_misscheduled
         ));
-        f.evidence.extend(recent_warnings(
+        f.extend_evidence(recent_warnings(
             snap,
             ctx,
             "DaemonSet",
@@ -332,12 +177,19 @@ pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
             &key.name,
         ));
         f.explains.insert(uid(&d.metadata).to_string());
-        if let Some(r) = revision_rollout(snap, ctx, &key, uid(&d.metadata), None) {
-            f.evidence.extend(r.evidence);
+        if let Some(r) = rollout::revisions(snap, ctx, &key, uid(&d.metadata), None) {
+            f.extend_evidence(r.evidence);
             f = f.remedy(r.undo);
         }
         out.push(follow_up(f, &key));
     }
+}
+
+pub fn check(snap: &Snapshot, ctx: &Context) -> Vec<Finding> {
+    let mut out = Vec::new();
+    deployments(snap, ctx, &mut out);
+    statefulsets(snap, ctx, &mut out);
+    daemonsets(snap, ctx, &mut out);
     out
 }
 
@@ -353,16 +205,4 @@ fn follow_up(f: Finding, key: &ObjectRef) -> Finding {
         "kubectl describe {kind} {} -n {}",
         key.name, key.namespace
     ))
-}
-
-/// Whether ControllerRevisions are worth listing: only when a StatefulSet
-/// or DaemonSet is short of ready pods.
-pub fn needs_revisions(snap: &Snapshot) -> bool {
-    items(&snap.statefulsets).iter().any(|s| {
-        let st = s.status.clone().unwrap_or_default();
-        st.ready_replicas.unwrap_or(0) < s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)
-    }) || items(&snap.daemonsets).iter().any(|d| {
-        let st = d.status.clone().unwrap_or_default();
-        st.number_available.unwrap_or(0) < st.desired_number_scheduled
-    })
 }
