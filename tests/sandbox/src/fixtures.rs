@@ -389,9 +389,12 @@ fn resolve_inner(v: &mut Value, now: jiff::Timestamp, micro: bool) {
             }
         }
         Value::Array(a) => a.iter_mut().for_each(|x| resolve_inner(x, now, false)),
-        Value::Object(m) => m
-            .iter_mut()
-            .for_each(|(k, x)| resolve_inner(x, now, MICRO_TIME_FIELDS.contains(&k.as_str()))),
+        Value::Object(m) => m.iter_mut().for_each(|(k, x)| {
+            // Only a string can be a MicroTime (checked cheaply first: every key passes here).
+            let micro =
+                x.is_string() && k.ends_with("Time") && MICRO_TIME_FIELDS.contains(&k.as_str());
+            resolve_inner(x, now, micro)
+        }),
         _ => {}
     }
 }

@@ -43,8 +43,9 @@ pub struct Stored {
     pub namespace: String,
     pub name: String,
     pub uid: String,
-    /// The version it is stored in (a served version may differ).
-    pub api_version: String,
+    /// The version it is stored in (a served version may differ); shared by
+    /// every object of that version, so checking it per listed item stays in cache.
+    pub api_version: Arc<str>,
     /// `metadata.labels` as written (a map), for label selectors.
     pub labels: Option<Value>,
     /// The field-selector values the real server indexes for this resource.
@@ -60,15 +61,11 @@ impl Stored {
     pub fn new(res: &str, obj: &Value) -> Stored {
         let meta = |k: &str| meta_str(obj, k).to_string();
         Stored {
-            json: Bytes::from(serde_json::to_vec(obj).unwrap_or_default()),
+            json: to_json(obj),
             namespace: meta("namespace"),
             name: meta("name"),
             uid: meta("uid"),
-            api_version: obj
-                .get("apiVersion")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
+            api_version: interned(obj.get("apiVersion").and_then(Value::as_str).unwrap_or("")),
             labels: obj
                 .pointer("/metadata/labels")
                 .filter(|l| l.is_object())
@@ -117,6 +114,39 @@ impl Stored {
     fn key(&self) -> (String, String) {
         (self.namespace.clone(), self.name.clone())
     }
+}
+
+/// `obj` as JSON in an allocation of exactly its size: written into a buffer
+/// each thread reuses, so no object pays for growing one (start-up writes
+/// tens of thousands).
+fn to_json(obj: &Value) -> Bytes {
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUFFER.with_borrow_mut(|buf| {
+        buf.clear();
+        // Writing a Value into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *buf, obj);
+        let json = Bytes::copy_from_slice(buf);
+        if buf.capacity() > 4 << 20 {
+            // Not kept after an unusually large object.
+            *buf = Vec::new();
+        }
+        json
+    })
+}
+
+/// One shared copy of each apiVersion string (there are a few dozen).
+fn interned(api_version: &str) -> Arc<str> {
+    static VERSIONS: std::sync::LazyLock<std::sync::Mutex<BTreeSet<Arc<str>>>> =
+        std::sync::LazyLock::new(Default::default);
+    let mut versions = VERSIONS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(v) = versions.get(api_version) {
+        return v.clone();
+    }
+    let v: Arc<str> = Arc::from(api_version);
+    versions.insert(v.clone());
+    v
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -457,8 +487,12 @@ pub fn prepare(res: &str, mut obj: Value) -> Result<Prepared, Value> {
     // Built-in kinds are written `kind`, `apiVersion`, then `metadata`, whose
     // keys before resourceVersion are strings: inside a JSON string every
     // quote is escaped, so the first match is the object's own field.
-    const FIELD: &[u8] = br#""resourceVersion":"""#;
-    let Some(at) = stored.json.windows(FIELD.len()).position(|w| w == FIELD) else {
+    const FIELD: &str = r#""resourceVersion":"""#;
+    // serde_json writes UTF-8; `str::find` is a fast substring search.
+    let Some(at) = std::str::from_utf8(&stored.json)
+        .ok()
+        .and_then(|text| text.find(FIELD))
+    else {
         return Err(obj);
     };
     Ok(Prepared {
@@ -495,11 +529,13 @@ pub struct ListQuery {
 
 impl ListQuery {
     pub fn matches(&self, obj: &Stored) -> bool {
+        // Empty selectors are checked first: they match without reading the
+        // object, which a whole-cluster list and its remaining count skip.
         self.namespace
             .as_deref()
             .is_none_or(|ns| obj.namespace == ns)
-            && self.labels.matches_labels(obj.labels.as_ref())
-            && self.fields.matches_with(|path| obj.field(path))
+            && (self.labels.is_empty() || self.labels.matches_labels(obj.labels.as_ref()))
+            && (self.fields.is_empty() || self.fields.matches_with(|path| obj.field(path)))
     }
 }
 

@@ -211,10 +211,11 @@ fn plain(text: &str) -> Option<Value> {
         "false" | "False" | "FALSE" => return Some(Value::Bool(false)),
         _ => {}
     }
-    if matches!(
-        text.to_ascii_lowercase().as_str(),
-        "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null"
-    ) {
+    if text.len() <= 5
+        && ["y", "n", "yes", "no", "on", "off", "true", "false", "null"]
+            .iter()
+            .any(|w| w.eq_ignore_ascii_case(text))
+    {
         return None;
     }
     let digits = text.strip_prefix('-').unwrap_or(text);
@@ -243,6 +244,10 @@ fn plain(text: &str) -> Option<Value> {
 /// with `_`, sexagesimal (`1:30`). Hex-looking words without a `0x` prefix
 /// (uids, machine ids, image digests) are plain strings in both.
 fn numeric_looking(text: &str) -> bool {
+    // Every number starts with a sign, a dot or a digit; most strings do not.
+    if !text.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.')) {
+        return false;
+    }
     static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
             r"(?x)^[-+]?(

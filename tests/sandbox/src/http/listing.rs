@@ -19,17 +19,33 @@ const CHUNK: usize = 256 * 1024;
 /// An object's JSON as served under `rt`: the stored bytes when storage
 /// already holds it in that version, else converted from a parsed copy.
 pub fn served_json(rt: &ResourceType, obj: &Stored) -> Bytes {
-    if !needs_conversion(rt, obj) {
+    if !Serving::new(rt).converts(obj) {
         return obj.json().clone();
     }
     let served = super::handlers::for_version(rt, obj.value());
     Bytes::from(serde_json::to_vec(&served).unwrap_or_default())
 }
 
-/// Whether `obj` must be rewritten to be served under `rt` (another version
-/// of the same storage, or a converted kind such as events.k8s.io Events).
-fn needs_conversion(rt: &ResourceType, obj: &Stored) -> bool {
-    crate::convert::converts(rt) || obj.api_version != rt.api_version()
+/// What decides, per object, whether the stored bytes can be served as they are.
+struct Serving {
+    api_version: String,
+    /// A converted kind (events.k8s.io Events): every object is rewritten.
+    always: bool,
+}
+
+impl Serving {
+    fn new(rt: &ResourceType) -> Serving {
+        Serving {
+            api_version: rt.api_version(),
+            always: crate::convert::converts(rt),
+        }
+    }
+
+    /// Whether `obj` must be rewritten to be served (another version of the
+    /// same storage, or a converted kind).
+    fn converts(&self, obj: &Stored) -> bool {
+        self.always || *obj.api_version != *self.api_version
+    }
 }
 
 /// `{"kind":"PodList",...,"items":[` ... `]}` with `metadata` as given; a
@@ -58,17 +74,21 @@ pub fn json_list(rt: &ResourceType, metadata: Value, items: Vec<Arc<Stored>>) ->
     };
     // Go's encoder ends the body with a newline.
     let tail = tail + "\n";
-    let exact = if items.iter().any(|o| needs_conversion(rt, o)) {
-        None
-    } else {
+    // One pass decides whether any item is converted; when none is (the
+    // usual case) the length is known and the body is plain copying.
+    let serving = Serving::new(rt);
+    let mut stored_bytes = 0;
+    let mut convert = false;
+    for o in &items {
+        stored_bytes += o.json().len();
+        convert |= serving.converts(o);
+    }
+    let exact = (!convert).then(|| {
         let commas = items.len().saturating_sub(1);
-        Some(
-            (head.len() + tail.len() + commas + items.iter().map(|o| o.json().len()).sum::<usize>())
-                as u64,
-        )
-    };
+        (head.len() + tail.len() + commas + stored_bytes) as u64
+    });
     ListBody {
-        rt: rt.clone(),
+        rt: convert.then(|| rt.clone()),
         head: Some(Bytes::from(head)),
         items: items.into_iter(),
         first: true,
@@ -80,7 +100,8 @@ pub fn json_list(rt: &ResourceType, metadata: Value, items: Vec<Arc<Stored>>) ->
 
 /// The body of a JSON list: head, items separated by commas, tail.
 struct ListBody {
-    rt: ResourceType,
+    /// Set when some item is served converted.
+    rt: Option<ResourceType>,
     head: Option<Bytes>,
     items: std::vec::IntoIter<Arc<Stored>>,
     first: bool,
@@ -116,7 +137,10 @@ impl hyper::body::Body for ListBody {
                 chunk.extend_from_slice(b",");
             }
             this.first = false;
-            chunk.extend_from_slice(&served_json(&this.rt, &obj));
+            match &this.rt {
+                Some(rt) => chunk.extend_from_slice(&served_json(rt, &obj)),
+                None => chunk.extend_from_slice(obj.json()),
+            }
         }
         if let Some(n) = this.exact.as_mut() {
             *n = n.saturating_sub(chunk.len() as u64);
