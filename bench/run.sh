@@ -91,6 +91,8 @@ scenario_flags() {
     30k) echo "--pods 30000 --namespaces 10 --nodes 30" ;;
     10k) echo "--pods 10000 --namespaces 10 --nodes 30" ;;
     10k-objects) echo "--pods 3600 --namespaces 10 --nodes 30" ;;
+    sandbox-30k) echo "--pods 30000 --namespaces 10 --nodes 300" ;;
+    drainplan) echo "--preset drainplan" ;;
     certs-10k) echo "--pods 10000 --namespaces 10 --nodes 30 --tls-secrets 9000" ;;
     certs-quick) echo "--pods 1000 --namespaces 10 --nodes 30 --tls-secrets 900" ;;
     backup-20k) echo "--pods 4500 --deployments 1350 --events 2250 --namespaces 50 --nodes 30 --custom-resources 2700" ;;
@@ -366,6 +368,18 @@ for fscen in $fsets; do
   printf '%s\t%s\t%s\t%s\n' "$fscen" "$f_objects" "$(printf '%s\n' "${starts[@]}" | median)" "$f_rss" >>"$FOUNDATION_ROWS"
 done
 
+# ---------------------------------------------------------------- the sandbox: lists, RSS, start-up
+# Issue 13's goals for kube-sandbox itself (bench/sandbox.sh writes $OUT/sandbox.md).
+# shellcheck source=bench/sandbox.sh
+source "$ROOT/bench/sandbox.sh"
+if [[ $QUICK == 1 ]]; then
+  SANDBOX_SETS=${BENCH_SANDBOX_SETS:-1k}
+  SANDBOX_LIST_SET=1k
+  SANDBOX_STARTS=1
+  SANDBOX_LIST_RUNS=1
+fi
+sandbox_bench
+
 # ---------------------------------------------------------------- report
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD -- 2>/dev/null || commit="$commit (+ uncommitted changes)"
@@ -499,6 +513,8 @@ elapsed=$(($(date +%s) - BENCH_START))
   awk -F'\t' '
     $2 >= 9000 && $2 <= 12000 { printf "Foundation target, start-up with 10,000 objects < 2 s: %s (%.2f s for %d objects).\n", ($3 < 2000 ? "PASS" : "MISS"), $3 / 1000, $2; found = 1 }
     END { if (!found) print "Foundation target, start-up with 10,000 objects < 2 s: not measured in this run." }' "$FOUNDATION_ROWS"
+  echo
+  cat "$OUT/sandbox.md"
 } >"$RESULTS"
 
 log "results written to ${RESULTS#"$ROOT"/} in ${elapsed} s"

@@ -32,7 +32,7 @@ pub fn load(txn: &mut Txn<'_>, registry: &Registry, address: &str, now: jiff::Ti
         let obj = json!({"kind": "ComponentStatus", "apiVersion": "v1",
             "metadata": {"name": name, "creationTimestamp": null},
             "conditions": [{"type": "Healthy", "status": "True", "message": "ok"}]});
-        if txn.get("/componentstatuses", "", name).is_none() {
+        if !txn.contains("/componentstatuses", "", name) {
             txn.load("/componentstatuses", obj);
         }
     }
@@ -54,7 +54,7 @@ fn load_missing(txn: &mut Txn<'_>, registry: &Registry, mut obj: Value, now: jif
     let key = res_key(split_api_version(&api_version).0, &rt.plural);
     let ns = obj["metadata"]["namespace"].as_str().map(str::to_string);
     let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
-    if txn.get(&key, ns.as_deref().unwrap_or(""), &name).is_some() {
+    if txn.contains(&key, ns.as_deref().unwrap_or(""), &name) {
         return;
     }
     fill_create_metadata(&mut obj, ns.as_deref(), now);
@@ -86,10 +86,9 @@ fn aggregate_cluster_roles(txn: &mut Txn<'_>) {
     const CLUSTER_ROLES: &str = "rbac.authorization.k8s.io/clusterroles";
     let aggregated: Vec<Value> = txn
         .inner()
-        .iter_resource(CLUSTER_ROLES)
+        .values(CLUSTER_ROLES)
         .filter(|r| r.get("aggregationRule").is_some())
-        .map(|r| {
-            let mut r = r.clone();
+        .map(|mut r| {
             r["rules"] = json!(crate::rbac::cluster_role_rules(txn.inner(), &r));
             r
         })
@@ -205,8 +204,13 @@ pub fn sync_api_services(txn: &mut Txn<'_>, registry: &Registry, now: jiff::Time
     let stale: Vec<String> = txn
         .inner()
         .iter_resource(API_SERVICES)
-        .filter(|a| a["metadata"]["labels"][AUTOMANAGED] == "true")
-        .filter_map(|a| a["metadata"]["name"].as_str().map(str::to_string))
+        .filter(|a| {
+            a.labels
+                .as_ref()
+                .and_then(|l| l.get(AUTOMANAGED))
+                .is_some_and(|v| v == "true")
+        })
+        .map(|a| a.name.clone())
         .filter(|n| !names.contains(n))
         .collect();
     for name in stale {
@@ -214,7 +218,7 @@ pub fn sync_api_services(txn: &mut Txn<'_>, registry: &Registry, now: jiff::Time
     }
     for mut svc in wanted {
         let name = svc["metadata"]["name"].as_str().unwrap_or("").to_string();
-        if txn.get(API_SERVICES, "", &name).is_none() {
+        if !txn.contains(API_SERVICES, "", &name) {
             fill_create_metadata(&mut svc, None, now);
             txn.put(API_SERVICES, svc);
         }
@@ -251,10 +255,10 @@ mod tests {
                     .as_array()
                     .is_some_and(|a| a.contains(&json!("pods/log")))
             }));
-            assert!(inner.get("/componentstatuses", "", "etcd-0").is_some());
+            assert!(inner.contains("/componentstatuses", "", "etcd-0"));
             let apps = inner.get(API_SERVICES, "", "v1.apps").expect("v1.apps");
             assert_eq!(apps["status"]["conditions"][0]["reason"], "Local");
-            assert!(inner.get(API_SERVICES, "", "v1.").is_some());
+            assert!(inner.contains(API_SERVICES, "", "v1."));
         });
     }
 }

@@ -6,7 +6,7 @@ use crate::faults::Fault;
 use crate::http::auth::User;
 use crate::logs::PodLogs;
 use crate::meta::fill_create_metadata;
-use crate::registry::Registry;
+use crate::registry::{Registry, ResourceType};
 use crate::store::{Store, meta_str, res_key};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -30,7 +30,27 @@ const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "k
 
 struct Doc {
     file: PathBuf,
-    value: Value,
+    item: Item,
+}
+
+/// A parsed document: built-in objects are made ready for storage on the
+/// parsing threads; everything else (custom resources, which need the CRDs
+/// of all files, sandbox kinds, documents with errors) is stored in order.
+enum Item {
+    Value(Value),
+    Prepared {
+        obj: Box<crate::store::Prepared>,
+        namespace: Option<String>,
+    },
+}
+
+impl Item {
+    fn value(&self) -> Option<&Value> {
+        match self {
+            Item::Value(v) => Some(v),
+            Item::Prepared { .. } => None,
+        }
+    }
 }
 
 /// Files under `path` in name order (a file is itself).
@@ -78,14 +98,31 @@ fn document_starts(text: &str) -> Vec<(usize, usize)> {
     out
 }
 
-/// Parses one piece of a file; errors carry the absolute line.
+/// Parses one piece of a file; errors carry the absolute line. Documents
+/// in the plain block style are read by the fast reader (`yaml.rs`), the
+/// rest by serde-saphyr.
 fn parse_piece(piece: &str, first_line: usize) -> Result<Vec<Value>, (usize, String)> {
+    let starts = document_starts(piece);
+    let mut out = Vec::with_capacity(starts.len());
+    for (i, &(offset, line)) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).map_or(piece.len(), |s| s.0);
+        let doc = &piece[offset..end];
+        match crate::yaml::parse_document(doc) {
+            Some(v) => out.push(v),
+            None => out.extend(parse_yaml(doc, first_line + line - 1)?),
+        }
+    }
+    Ok(out)
+}
+
+/// serde-saphyr on documents the fast reader leaves alone.
+fn parse_yaml(text: &str, first_line: usize) -> Result<Vec<Value>, (usize, String)> {
     // Fixtures are our own trusted files and may hold 10,000 documents: the
     // parser's anti-abuse budget (1,024 documents, 250k nodes) does not apply.
     let mut options = serde_saphyr::Options::default();
     options.budget = None;
     options.emit_comments = false;
-    serde_saphyr::from_multiple_with_options(piece, options).map_err(|e| {
+    serde_saphyr::from_multiple_with_options(text, options).map_err(|e| {
         let line = e.location().map_or(1, |l| l.line() as usize);
         let msg = e.to_string();
         let mut msg = msg.lines().next().unwrap_or("invalid YAML").trim();
@@ -102,7 +139,7 @@ fn parse_piece(piece: &str, first_line: usize) -> Result<Vec<Value>, (usize, Str
 const PARALLEL_BYTES: usize = 512 * 1024;
 const PIECE_BYTES: usize = 256 * 1024;
 
-type PieceResult = Result<Vec<Value>, (usize, String)>;
+type PieceResult = Result<Vec<Item>, (usize, String)>;
 
 /// Parses one file into its non-empty documents, `kind: List` expanded.
 #[cfg(test)]
@@ -144,12 +181,19 @@ fn parse_files(files: &[PathBuf], now: Option<jiff::Timestamp>) -> Result<Vec<Do
         }
         pieces.push((fi, &text[begin..], begin_line));
     }
+    let builtin = Registry::builtin();
     let parse = |&(_, piece, line): &(usize, &str, usize)| -> PieceResult {
-        let mut values = parse_piece(piece, line)?;
-        if let Some(now) = now {
-            values.iter_mut().for_each(|v| resolve_times(v, now));
-        }
-        Ok(values)
+        let values = parse_piece(piece, line)?;
+        Ok(values
+            .into_iter()
+            .map(|mut v| match now {
+                Some(now) => {
+                    resolve_times(&mut v, now);
+                    prepare_builtin(&builtin, v, now)
+                }
+                None => Item::Value(v),
+            })
+            .collect())
     };
     let mut results: Vec<Option<PieceResult>> = Vec::new();
     results.resize_with(pieces.len(), || None);
@@ -197,9 +241,65 @@ fn parse_files(files: &[PathBuf], now: Option<jiff::Timestamp>) -> Result<Vec<Do
     Ok(docs)
 }
 
+/// A built-in object ready for storage, or the document as it is.
+fn prepare_builtin(builtin: &Registry, value: Value, now: jiff::Timestamp) -> Item {
+    let kind = |k: &str| value.get(k).and_then(Value::as_str).unwrap_or("");
+    let Some(rt) = builtin.by_kind(kind("apiVersion"), kind("kind")) else {
+        return Item::Value(value);
+    };
+    // Reported with its file by the sequential pass; CRDs are registered
+    // from their parsed form before anything is stored.
+    if meta_str(&value, "name").is_empty() || rt.kind == "CustomResourceDefinition" {
+        return Item::Value(value);
+    }
+    let (obj, namespace) = shape_fixture(rt, value, now);
+    match crate::store::prepare(&storage_key(rt), obj) {
+        Ok(obj) => Item::Prepared {
+            obj: Box::new(obj),
+            namespace,
+        },
+        Err(obj) => Item::Value(obj),
+    }
+}
+
+fn storage_key(rt: &ResourceType) -> String {
+    crate::convert::storage_key(&rt.group, &rt.plural)
+}
+
+/// A fixture object as storage keeps it: the server's metadata filled in, a
+/// namespaced kind in its namespace (`default` if none), the API's defaults
+/// applied (a real cluster stores nothing undefaulted). Returns the namespace.
+fn shape_fixture(
+    rt: &ResourceType,
+    mut obj: Value,
+    now: jiff::Timestamp,
+) -> (Value, Option<String>) {
+    let ns = rt.namespaced.then(|| match meta_str(&obj, "namespace") {
+        "" => "default".to_string(),
+        ns => ns.to_string(),
+    });
+    fill_create_metadata(&mut obj, ns.as_deref(), now);
+    if rt.kind == "Namespace" && obj.pointer("/status/phase").is_none() {
+        obj["status"] = json!({"phase": "Active"});
+    }
+    let mut obj = crate::convert::to_stored(rt, obj);
+    crate::defaults::apply(rt, &mut obj);
+    (obj, ns)
+}
+
 /// Keeps a file's non-empty documents, `kind: List` expanded.
-fn push_documents(file: &Path, values: Vec<Value>, docs: &mut Vec<Doc>) -> Result<(), String> {
-    for (i, value) in values.into_iter().enumerate() {
+fn push_documents(file: &Path, items: Vec<Item>, docs: &mut Vec<Doc>) -> Result<(), String> {
+    for (i, item) in items.into_iter().enumerate() {
+        let value = match item {
+            Item::Value(v) => v,
+            prepared => {
+                docs.push(Doc {
+                    file: file.to_path_buf(),
+                    item: prepared,
+                });
+                continue;
+            }
+        };
         if value.is_null() {
             continue;
         }
@@ -218,14 +318,14 @@ fn push_documents(file: &Path, values: Vec<Value>, docs: &mut Vec<Doc>) -> Resul
                 for item in items {
                     docs.push(Doc {
                         file: file.to_path_buf(),
-                        value: item.clone(),
+                        item: Item::Value(item.clone()),
                     });
                 }
             }
         } else {
             docs.push(Doc {
                 file: file.to_path_buf(),
-                value,
+                item: Item::Value(value),
             });
         }
     }
@@ -289,9 +389,12 @@ fn resolve_inner(v: &mut Value, now: jiff::Timestamp, micro: bool) {
             }
         }
         Value::Array(a) => a.iter_mut().for_each(|x| resolve_inner(x, now, false)),
-        Value::Object(m) => m
-            .iter_mut()
-            .for_each(|(k, x)| resolve_inner(x, now, MICRO_TIME_FIELDS.contains(&k.as_str()))),
+        Value::Object(m) => m.iter_mut().for_each(|(k, x)| {
+            // Only a string can be a MicroTime (checked cheaply first: every key passes here).
+            let micro =
+                x.is_string() && k.ends_with("Time") && MICRO_TIME_FIELDS.contains(&k.as_str());
+            resolve_inner(x, now, micro)
+        }),
         _ => {}
     }
 }
@@ -324,53 +427,61 @@ pub fn load(
     for spec in extra_faults {
         faults.push(Fault::parse(spec)?);
     }
-    let at = |d: &Doc, e: String| format!("{}: {e}", d.file.display());
+    let at = |file: &Path, e: String| format!("{}: {e}", file.display());
     // CRDs first so custom resources load whatever the file order.
     for d in &docs {
-        if d.value.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition") {
-            registry.add_crd(&d.value).map_err(|e| at(d, e))?;
+        if let Some(v) = d.item.value()
+            && v.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition")
+        {
+            registry.add_crd(v).map_err(|e| at(&d.file, e))?;
         }
     }
     let store = Store::new();
     let mut namespaces = BTreeSet::new();
     store.write(false, |txn| -> Result<(), String> {
-        for d in docs {
-            let api_version = d
-                .value
+        for Doc { file, item } in docs {
+            let value = match item {
+                Item::Prepared { obj, namespace } => {
+                    namespaces.extend(namespace);
+                    txn.load_prepared(*obj);
+                    continue;
+                }
+                Item::Value(v) => v,
+            };
+            let api_version = value
                 .get("apiVersion")
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string();
-            let kind = d
-                .value
+            let kind = value
                 .get("kind")
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string();
             if api_version == SANDBOX_API {
                 match kind.as_str() {
-                    "PodLogs" => logs.add(&d.value).map_err(|e| at(&d, e))?,
+                    "PodLogs" => logs.add(&value).map_err(|e| at(&file, e))?,
                     "User" => {
                         // Like objects: a later User of the same name replaces an earlier one.
-                        let user = User::from_fixture(&d.value).map_err(|e| at(&d, e))?;
+                        let user = User::from_fixture(&value).map_err(|e| at(&file, e))?;
                         users.retain(|u: &User| u.name != user.name);
                         users.push(user);
                     }
                     "Fault" => {
-                        let spec = fault_spec(&d.value).map_err(|e| at(&d, e))?;
-                        faults.push(Fault::parse(&spec).map_err(|e| at(&d, e))?);
+                        let spec = fault_spec(&value).map_err(|e| at(&file, e))?;
+                        faults.push(Fault::parse(&spec).map_err(|e| at(&file, e))?);
                     }
                     "ServiceAccountToken" => {
                         tokens.push(
-                            crate::http::tokens::from_fixture(&d.value).map_err(|e| at(&d, e))?,
+                            crate::http::tokens::from_fixture(&value).map_err(|e| at(&file, e))?,
                         );
                     }
-                    "PodFailure" => runtime.add_failure(&d.value).map_err(|e| at(&d, e))?,
-                    "PodExec" => runtime.add_exec(&d.value).map_err(|e| at(&d, e))?,
-                    "NodeStats" => runtime.add_node_stats(&d.value).map_err(|e| at(&d, e))?,
+                    "PodFailure" => runtime.add_failure(&value).map_err(|e| at(&file, e))?,
+                    "PodExec" => runtime.add_exec(&value).map_err(|e| at(&file, e))?,
+                    "NodeStats" => runtime.add_node_stats(&value).map_err(|e| at(&file, e))?,
                     other => {
                         return Err(at(
-                            &d,
+                            &file,
                             format!(
                                 "unknown sandbox kind {other:?} (PodLogs, User, Fault, PodFailure, PodExec, NodeStats, ServiceAccountToken)"
                             ),
@@ -381,35 +492,16 @@ pub fn load(
             }
             let rt = registry.by_kind(&api_version, &kind).ok_or_else(|| {
                 at(
-                    &d,
+                    &file,
                     format!("unknown apiVersion/kind {api_version:?}/{kind:?}"),
                 )
             })?;
-            if meta_str(&d.value, "name").is_empty() {
-                return Err(at(&d, format!("{kind} without metadata.name")));
+            if meta_str(&value, "name").is_empty() {
+                return Err(at(&file, format!("{kind} without metadata.name")));
             }
-            let mut obj = d.value;
-            let ns = if rt.namespaced {
-                let ns = meta_str(&obj, "namespace");
-                Some(if ns.is_empty() {
-                    "default".to_string()
-                } else {
-                    ns.to_string()
-                })
-            } else {
-                None
-            };
-            if let Some(ns) = &ns {
-                namespaces.insert(ns.clone());
-            }
-            fill_create_metadata(&mut obj, ns.as_deref(), now);
-            if rt.kind == "Namespace" && obj.pointer("/status/phase").is_none() {
-                obj["status"] = json!({"phase": "Active"});
-            }
-            let mut obj = crate::convert::to_stored(rt, obj);
-            // A stored object always went through defaulting on a real server.
-            crate::defaults::apply(rt, &mut obj);
-            txn.load(&crate::convert::storage_key(&rt.group, &rt.plural), obj);
+            let (obj, ns) = shape_fixture(rt, value, now);
+            namespaces.extend(ns);
+            txn.load(&storage_key(rt), obj);
         }
         link_events(txn);
         allocate_service_ips(txn);
@@ -419,7 +511,7 @@ pub fn load(
             .map(|s| s.to_string())
             .chain(namespaces)
         {
-            if txn.get("/namespaces", "", &ns).is_none() {
+            if !txn.contains("/namespaces", "", &ns) {
                 let mut obj = json!({"apiVersion": "v1", "kind": "Namespace",
                     "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}},
                     "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}});
@@ -446,13 +538,12 @@ pub fn load(
 fn allocate_service_ips(txn: &mut crate::store::Txn<'_>) {
     let pending: Vec<Value> = txn
         .inner()
-        .iter_resource("/services")
+        .values("/services")
         .filter(|s| {
             let ip = s.pointer("/spec/clusterIP").and_then(Value::as_str);
             let external = s.pointer("/spec/type").and_then(Value::as_str) == Some("ExternalName");
             !external && (ip.is_none_or(str::is_empty) || s.pointer("/spec/ipFamilies").is_none())
         })
-        .cloned()
         .collect();
     for mut svc in pending {
         crate::services::allocate(txn.inner(), &mut svc);
@@ -475,11 +566,12 @@ fn link_events(txn: &mut crate::store::Txn<'_>) {
     };
     // events.k8s.io Events are stored as core Events (see convert.rs).
     for (res, field) in [("/events", "involvedObject")] {
+        // Only events without the uid (an indexed field) are parsed.
         let events: Vec<Value> = txn
             .inner()
-            .iter_all()
-            .filter(|(r, _)| r.as_str() == res)
-            .map(|(_, e)| e.clone())
+            .iter_resource(res)
+            .filter(|e| e.field("involvedObject.uid").is_none_or(str::is_empty))
+            .map(|e| e.value())
             .collect();
         for mut ev in events {
             let Some(target) = ev.get(field) else {
@@ -506,9 +598,10 @@ fn link_events(txn: &mut crate::store::Txn<'_>) {
                 .to_string();
             let key = res_key(&group, &plural_of(&kind));
             let uid = txn
-                .get(&key, &ns, &name)
-                .or_else(|| txn.get(&key, "", &name))
-                .map(|o| meta_str(o, "uid").to_string());
+                .inner()
+                .stored(&key, &ns, &name)
+                .or_else(|| txn.inner().stored(&key, "", &name))
+                .map(|o| o.uid.clone());
             if let Some(uid) = uid {
                 ev[field]["uid"] = json!(uid);
                 txn.load(res, ev);
@@ -566,7 +659,10 @@ mod tests {
         let mut docs = Vec::new();
         parse_file(&file, &mut docs).expect("parses");
         assert_eq!(docs.len(), 40_000);
-        assert_eq!(docs[39_999].value["metadata"]["name"], "c39999");
+        assert_eq!(
+            docs[39_999].item.value().expect("parsed")["metadata"]["name"],
+            "c39999"
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 

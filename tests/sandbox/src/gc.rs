@@ -74,7 +74,7 @@ fn delete_inner(
     for (r, dns, dname) in dependents {
         match propagation {
             Propagation::Orphan => {
-                if let Some(mut d) = txn.get(&r, &dns, &dname).cloned() {
+                if let Some(mut d) = txn.get(&r, &dns, &dname) {
                     if let Some(refs) = d
                         .pointer_mut("/metadata/ownerReferences")
                         .and_then(Value::as_array_mut)
@@ -94,11 +94,11 @@ fn delete_inner(
         let contents: Vec<(String, String)> = txn
             .inner()
             .iter_all()
-            .filter(|(_, o)| meta_str(o, "namespace") == name)
-            .map(|(r, o)| (r.clone(), meta_str(o, "name").to_string()))
+            .filter(|(_, o)| o.namespace == name)
+            .map(|(r, o)| (r.clone(), o.name.clone()))
             .collect();
         for (r, n) in contents {
-            if let Some(o) = txn.get(&r, name, &n).cloned() {
+            if let Some(o) = txn.get(&r, name, &n) {
                 // Finalizers would keep the namespace Terminating forever in a
                 // real cluster; the sandbox has nobody to remove them, so drop them.
                 if has_finalizers(&o) && !txn.dry_run {

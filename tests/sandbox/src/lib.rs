@@ -28,6 +28,7 @@ pub mod store;
 pub mod table;
 pub mod tls;
 pub mod wire;
+pub mod yaml;
 
 use anyhow::Context;
 use std::path::{Path, PathBuf};

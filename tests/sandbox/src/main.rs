@@ -5,6 +5,11 @@ use kube_sandbox::{Sandbox, SandboxOptions, write_kubeconfig_copy};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+// Start-up and lists allocate and free millions of small JSON values, where
+// glibc malloc spent a third of the sandbox's time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A test Kubernetes API server serving fixture YAML (see tests/sandbox/README.md).
 #[derive(Parser, Debug)]
 #[command(name = "kube-sandbox", version)]

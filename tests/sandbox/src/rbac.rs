@@ -162,9 +162,9 @@ fn collect_rules(inner: &Inner, role: &Value, seen: &mut HashSet<String>, out: &
         return;
     }
     for other in inner.iter_resource(CLUSTER_ROLES) {
-        let labels = other.pointer("/metadata/labels");
+        let labels = other.labels.as_ref();
         if selectors.iter().any(|s| selector_matches(s, labels)) {
-            collect_rules(inner, other, seen, out);
+            collect_rules(inner, &other.value(), seen, out);
         }
     }
 }
@@ -180,13 +180,14 @@ fn role_rules(inner: &Inner, binding: &Value) -> Vec<Value> {
     match kind {
         Some("ClusterRole") => inner
             .get(CLUSTER_ROLES, "", name)
-            .map(|r| cluster_role_rules(inner, r))
+            .map(|r| cluster_role_rules(inner, &r))
             .unwrap_or_default(),
         Some("Role") => inner
             .get(ROLES, meta_str(binding, "namespace"), name)
-            .and_then(|r| r.get("rules"))
-            .and_then(Value::as_array)
-            .cloned()
+            .and_then(|mut r| match r.get_mut("rules").map(Value::take) {
+                Some(Value::Array(rules)) => Some(rules),
+                _ => None,
+            })
             .unwrap_or_default(),
         _ => Vec::new(),
     }
@@ -196,15 +197,15 @@ fn role_rules(inner: &Inner, binding: &Value) -> Vec<Value> {
 /// only), in the order the authorizer visits them.
 pub fn rules_for(inner: &Inner, user: &UserInfo, namespace: &str) -> Vec<Value> {
     let mut out = Vec::new();
-    for b in inner.iter_resource(CLUSTER_ROLE_BINDINGS) {
-        if binds(b, user) {
-            out.extend(role_rules(inner, b));
+    for b in inner.values(CLUSTER_ROLE_BINDINGS) {
+        if binds(&b, user) {
+            out.extend(role_rules(inner, &b));
         }
     }
     if !namespace.is_empty() {
-        for b in inner.in_namespace(ROLE_BINDINGS, namespace) {
-            if binds(b, user) {
-                out.extend(role_rules(inner, b));
+        for b in inner.values_in(ROLE_BINDINGS, namespace) {
+            if binds(&b, user) {
+                out.extend(role_rules(inner, &b));
             }
         }
     }

@@ -104,7 +104,11 @@ impl LabelSelector {
     }
 
     pub fn matches(&self, obj: &Value) -> bool {
-        let labels = obj.pointer("/metadata/labels");
+        self.matches_labels(obj.pointer("/metadata/labels"))
+    }
+
+    /// The same against an object's `metadata.labels` map.
+    pub fn matches_labels(&self, labels: Option<&Value>) -> bool {
         let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
         self.0.iter().all(|r| match r {
             LabelReq::Eq(k, v) => get(k) == Some(v.as_str()),
@@ -180,11 +184,31 @@ impl FieldSelector {
             .iter()
             .all(|(path, eq, want)| (field_value(obj, path) == *want) == *eq)
     }
+
+    /// The same with the field values looked up by `field` (a stored
+    /// object's index); a field it does not know is empty.
+    pub fn matches_with<'a>(&self, field: impl Fn(&str) -> Option<&'a str>) -> bool {
+        self.0
+            .iter()
+            .all(|(path, eq, want)| (field(path).unwrap_or("") == want) == *eq)
+    }
 }
 
 /// The field labels kube-apiserver supports per resource (its
 /// `AddFieldLabelConversionFunc` tables), plus `metadata.name/namespace` for all.
 fn supported_field(group: &str, plural: &str, path: &str) -> bool {
+    matches!(path, "metadata.name" | "metadata.namespace")
+        || resource_fields(group, plural).contains(&path)
+}
+
+/// The field labels of one storage key (`group/plural`, see `store::res_key`)
+/// besides `metadata.name/namespace`: what a stored object indexes.
+pub fn indexed_fields(res: &str) -> &'static [&'static str] {
+    let (group, plural) = res.split_once('/').unwrap_or(("", res));
+    resource_fields(group, plural)
+}
+
+fn resource_fields(group: &str, plural: &str) -> &'static [&'static str] {
     const EVENT: &[&str] = &[
         "involvedObject.kind",
         "involvedObject.namespace",
@@ -210,10 +234,7 @@ fn supported_field(group: &str, plural: &str, path: &str) -> bool {
         "reportingController",
         "type",
     ];
-    if matches!(path, "metadata.name" | "metadata.namespace") {
-        return true;
-    }
-    let allowed: &[&str] = match (group, plural) {
+    match (group, plural) {
         ("", "pods") => &[
             "spec.nodeName",
             "spec.restartPolicy",
@@ -235,15 +256,14 @@ fn supported_field(group: &str, plural: &str, path: &str) -> bool {
         ("batch", "jobs") => &["status.successful"],
         ("certificates.k8s.io", "certificatesigningrequests") => &["spec.signerName"],
         _ => &[],
-    };
-    allowed.contains(&path)
+    }
 }
 
 /// A field as the real server's field-label conversion renders it: strings
 /// as-is, booleans and numbers as text, a missing field as "" (so
 /// `spec.nodeName=` finds unscheduled pods and `spec.unschedulable=false`
 /// finds nodes without the field).
-fn field_value(obj: &Value, path: &str) -> String {
+pub fn field_value(obj: &Value, path: &str) -> String {
     // Events index `source` as the reporting component.
     let path = if path == "source" {
         "source.component"

@@ -23,7 +23,7 @@ fn ip_string(n: u32) -> String {
 
 fn used_ips(inner: &Inner) -> HashSet<String> {
     inner
-        .iter_resource(SERVICES)
+        .values(SERVICES)
         .flat_map(|s| {
             s.pointer("/spec/clusterIPs")
                 .and_then(Value::as_array)
@@ -39,7 +39,7 @@ fn used_ips(inner: &Inner) -> HashSet<String> {
 
 fn used_node_ports(inner: &Inner) -> HashSet<u32> {
     inner
-        .iter_resource(SERVICES)
+        .values(SERVICES)
         .flat_map(|s| {
             let ports = s
                 .pointer("/spec/ports")

@@ -35,7 +35,7 @@ pub fn eligible(pod: &Value, node: &NodeView) -> bool {
 }
 
 pub fn reconcile(ctl: &mut Controllers, txn: &mut Txn<'_>, ns: &str, name: &str, ts: &str) {
-    let Some(ds) = txn.get(DAEMONSETS, ns, name).cloned() else {
+    let Some(ds) = txn.get(DAEMONSETS, ns, name) else {
         return;
     };
     if ds.pointer("/metadata/deletionTimestamp").is_some() {
@@ -58,8 +58,8 @@ pub fn reconcile(ctl: &mut Controllers, txn: &mut Txn<'_>, ns: &str, name: &str,
     probe["spec"]["tolerations"] = json!(tolerations);
     let nodes: Vec<NodeView> = txn
         .inner()
-        .in_namespace(NODES, "")
-        .map(|n| NodeView::from_node(n, Default::default(), 0))
+        .values_in(NODES, "")
+        .map(|n| NodeView::from_node(&n, Default::default(), 0))
         .collect();
     let mut by_node: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for p in owned(txn, PODS, &ds) {
@@ -169,7 +169,7 @@ pub fn reconcile(ctl: &mut Controllers, txn: &mut Txn<'_>, ns: &str, name: &str,
                 == Some(&hash)
         })
         .count();
-    let Some(latest) = txn.get(DAEMONSETS, ns, name).cloned() else {
+    let Some(latest) = txn.get(DAEMONSETS, ns, name) else {
         return;
     };
     let mut status = json!({

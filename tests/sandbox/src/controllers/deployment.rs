@@ -125,7 +125,7 @@ fn observed_fixture(d: &Value, rses: &[Value]) -> Option<usize> {
 /// Reconciles one Deployment; returns when to look again if the rollout is
 /// waiting for its progress deadline (`requeueStuckDeployment`).
 pub fn reconcile(txn: &mut Txn<'_>, ns: &str, name: &str, ts: &str) -> Option<Duration> {
-    let d = txn.get(DEPLOYMENTS, ns, name).cloned()?;
+    let d = txn.get(DEPLOYMENTS, ns, name)?;
     if d.pointer("/metadata/deletionTimestamp").is_some() {
         return None;
     }
@@ -313,13 +313,11 @@ fn rolling_step(
     }
     for rs in olds {
         if changed.iter().any(|c| c == meta_str(&rs, "name"))
-            && let Some(stored) = txn
-                .get(
-                    REPLICASETS,
-                    meta_str(&rs, "namespace"),
-                    meta_str(&rs, "name"),
-                )
-                .cloned()
+            && let Some(stored) = txn.get(
+                REPLICASETS,
+                meta_str(&rs, "namespace"),
+                meta_str(&rs, "name"),
+            )
         {
             set_rs_replicas(txn, &stored, int(&rs, "/spec/replicas"), replicas, surge);
         }
@@ -449,7 +447,7 @@ fn write_status(
     max_unavailable: i64,
     ts: &str,
 ) -> Option<Duration> {
-    let d = txn.get(DEPLOYMENTS, ns, name).cloned()?;
+    let d = txn.get(DEPLOYMENTS, ns, name)?;
     let rses = owned(txn, REPLICASETS, &d);
     let sum = |ptr: &str| rses.iter().map(|r| int(r, ptr)).sum::<i64>();
     let new_rs = rses.iter().find(|r| Some(meta_str(r, "name")) == new_name);

@@ -10,19 +10,19 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// policy/v1: a null selector selects nothing, an empty one every pod.
-fn selects(pdb: &Value, pod: &Value) -> bool {
+fn selects(pdb: &Value, pod_labels: Option<&Value>) -> bool {
     match pdb.pointer("/spec/selector") {
         None | Some(Value::Null) => false,
-        Some(sel) => selector_matches(sel, pod.pointer("/metadata/labels")),
+        Some(sel) => selector_matches(sel, pod_labels),
     }
 }
 
-/// Names of the PDBs in `ns` whose selector matches the pod.
-pub fn matching_pdbs(inner: &Inner, ns: &str, pod: &Value) -> Vec<String> {
+/// Names of the PDBs in `ns` whose selector matches a pod with these labels.
+pub fn matching_pdbs(inner: &Inner, ns: &str, pod_labels: Option<&Value>) -> Vec<String> {
     inner
-        .in_namespace(PDBS, ns)
-        .filter(|p| selects(p, pod))
-        .map(|p| meta_str(p, "name").to_string())
+        .values_in(PDBS, ns)
+        .filter(|p| selects(p, pod_labels))
+        .map(|p| meta_str(&p, "name").to_string())
         .collect()
 }
 
@@ -76,15 +76,15 @@ fn controller_scale(inner: &Inner, ns: &str, pod: &Value) -> Option<(String, i64
     match kind {
         "ReplicaSet" => {
             let rs = inner.get(REPLICASETS, ns, name)?;
-            if let Some(("Deployment", d)) = super::controller_of(rs) {
+            if let Some(("Deployment", d)) = super::controller_of(&rs) {
                 let dep = inner.get(DEPLOYMENTS, ns, d)?;
-                return Some((format!("Deployment/{d}"), replicas(dep)));
+                return Some((format!("Deployment/{d}"), replicas(&dep)));
             }
-            Some((format!("ReplicaSet/{name}"), replicas(rs)))
+            Some((format!("ReplicaSet/{name}"), replicas(&rs)))
         }
         "StatefulSet" => inner
             .get(STATEFULSETS, ns, name)
-            .map(|s| (format!("StatefulSet/{name}"), replicas(s))),
+            .map(|s| (format!("StatefulSet/{name}"), replicas(&s))),
         _ => None,
     }
 }
@@ -92,9 +92,11 @@ fn controller_scale(inner: &Inner, ns: &str, pod: &Value) -> Option<(String, i64
 /// The status the disruption controller would write for `pdb` now.
 pub fn compute_status(inner: &Inner, pdb: &Value, ts: &str) -> Value {
     let ns = meta_str(pdb, "namespace");
-    let pods: Vec<&Value> = inner
+    // Selected by the indexed labels; only those pods are parsed.
+    let pods: Vec<Value> = inner
         .in_namespace(PODS, ns)
-        .filter(|p| selects(pdb, p))
+        .filter(|p| selects(pdb, p.labels.as_ref()))
+        .map(|p| p.value())
         .collect();
     let mut disrupted: BTreeMap<String, Value> = pdb
         .pointer("/status/disruptedPods")
@@ -161,7 +163,7 @@ pub fn compute_status(inner: &Inner, pdb: &Value, ts: &str) -> Value {
 }
 
 pub fn reconcile(txn: &mut Txn<'_>, ns: &str, name: &str, ts: &str) {
-    let Some(pdb) = txn.get(PDBS, ns, name).cloned() else {
+    let Some(pdb) = txn.get(PDBS, ns, name) else {
         return;
     };
     let status = compute_status(txn.inner(), &pdb, ts);
@@ -175,15 +177,15 @@ pub fn reconcile(txn: &mut Txn<'_>, ns: &str, name: &str, ts: &str) {
 pub fn init_missing_status(txn: &mut Txn<'_>, ts: &str) {
     let missing: Vec<(String, String)> = txn
         .inner()
-        .iter_resource(PDBS)
+        .values(PDBS)
         .filter(|p| {
             p.get("status")
                 .is_none_or(|s| s.as_object().is_none_or(|m| m.is_empty()))
         })
         .map(|p| {
             (
-                meta_str(p, "namespace").to_string(),
-                meta_str(p, "name").to_string(),
+                meta_str(&p, "namespace").to_string(),
+                meta_str(&p, "name").to_string(),
             )
         })
         .collect();
@@ -220,7 +222,7 @@ pub fn check_eviction(txn: &mut Txn<'_>, pod: &Value, ts: &str) -> Result<(), Ap
         return Ok(());
     }
     let ns = meta_str(pod, "namespace");
-    let names = matching_pdbs(txn.inner(), ns, pod);
+    let names = matching_pdbs(txn.inner(), ns, pod.pointer("/metadata/labels"));
     let name = match names.as_slice() {
         [] => return Ok(()),
         [one] => one.clone(),
@@ -230,7 +232,7 @@ pub fn check_eviction(txn: &mut Txn<'_>, pod: &Value, ts: &str) -> Result<(), Ap
             ));
         }
     };
-    let Some(mut pdb) = txn.get(PDBS, ns, &name).cloned() else {
+    let Some(mut pdb) = txn.get(PDBS, ns, &name) else {
         return Ok(());
     };
     if pdb

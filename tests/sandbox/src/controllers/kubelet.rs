@@ -111,7 +111,7 @@ pub fn env_error(inner: &Inner, ns: &str, container: &Value) -> Option<String> {
             let key = r.get("key").and_then(Value::as_str).unwrap_or("");
             match lookup(kind, name) {
                 None => return Some(format!("{} \"{name}\" not found", kind.lower())),
-                Some(o) if !has_key(o, key, kind.data_fields()) => {
+                Some(o) if !has_key(&o, key, kind.data_fields()) => {
                     return Some(format!(
                         "couldn't find key {key} in {} {ns}/{name}",
                         kind.kind()
@@ -181,7 +181,7 @@ pub fn volume_error(inner: &Inner, ns: &str, pod: &Value) -> Option<String> {
                 .flatten()
             {
                 let key = item.get("key").and_then(Value::as_str).unwrap_or("");
-                if !has_key(obj, key, kind.data_fields()) {
+                if !has_key(&obj, key, kind.data_fields()) {
                     return Some(format!(
                         "MountVolume.SetUp failed for volume \"{vname}\" : configmap references non-existent config key: {key}"
                     ));
@@ -267,6 +267,7 @@ pub fn sync(
         .unwrap_or(json!({}));
     let mut st = status.clone();
     st["hostIP"] = node
+        .as_ref()
         .and_then(|n| n.pointer("/status/addresses"))
         .and_then(Value::as_array)
         .and_then(|a| {
@@ -282,7 +283,7 @@ pub fn sync(
     }
     // The sandbox exists once volumes are mounted, so the pod has its IP.
     if mount_error.is_none() && st.get("podIP").is_none() {
-        let ip = ips.allocate(node, &node_name);
+        let ip = ips.allocate(node.as_ref(), &node_name);
         st["podIP"] = json!(ip);
         st["podIPs"] = json!([{"ip": ip}]);
     }

@@ -254,12 +254,12 @@ impl Controllers {
                     }
                 }
                 let pdbs = store.read(|inner| {
-                    disruption::matching_pdbs(inner, &ns, obj)
+                    disruption::matching_pdbs(inner, &ns, obj.pointer("/metadata/labels"))
                         .into_iter()
                         .chain(
                             ev.old
                                 .as_ref()
-                                .map(|o| disruption::matching_pdbs(inner, &ns, o))
+                                .map(|o| disruption::matching_pdbs(inner, &ns, o.labels.as_ref()))
                                 .unwrap_or_default(),
                         )
                         .collect::<BTreeSet<String>>()
@@ -274,7 +274,7 @@ impl Controllers {
                 let spec_changed = ev
                     .old
                     .as_ref()
-                    .is_none_or(|o| o.get("spec") != obj.get("spec"));
+                    .is_none_or(|o| o.value().get("spec") != obj.get("spec"));
                 if spec_changed {
                     self.push(Key::Pdb(ns, name));
                 }
@@ -283,12 +283,7 @@ impl Controllers {
                 let daemonsets: Vec<(String, String)> = store.read(|inner| {
                     inner
                         .iter_resource(DAEMONSETS)
-                        .map(|d| {
-                            (
-                                meta_str(d, "namespace").to_string(),
-                                meta_str(d, "name").to_string(),
-                            )
-                        })
+                        .map(|d| (d.namespace.clone(), d.name.clone()))
                         .collect()
                 });
                 for (dns, dname) in daemonsets {
@@ -434,7 +429,7 @@ impl Controllers {
                     let ready = txn.get(snapshot::SNAPSHOTS, ns, name).is_some_and(|s| {
                         s.pointer("/status/readyToUse").and_then(Value::as_bool) == Some(true)
                     });
-                    if ready || txn.get(snapshot::SNAPSHOTS, ns, name).is_none() {
+                    if ready || !txn.contains(snapshot::SNAPSHOTS, ns, name) {
                         self.snapshots.remove(&(ns.clone(), name.clone()));
                     } else {
                         self.snapshots.insert((ns.clone(), name.clone()));
@@ -530,7 +525,7 @@ impl Controllers {
         if !self.pending.contains(&key) {
             return;
         }
-        let Some(pod) = txn.get(PODS, ns, name).cloned() else {
+        let Some(pod) = txn.get(PODS, ns, name) else {
             self.pending.remove(&key);
             return;
         };
@@ -708,7 +703,7 @@ pub fn owned(txn: &Txn<'_>, res: &str, owner: &Value) -> Vec<Value> {
         .owned_by(uid)
         .into_iter()
         .filter(|(r, _, _)| r == res)
-        .filter_map(|(r, ns, name)| txn.get(&r, &ns, &name).cloned())
+        .filter_map(|(r, ns, name)| txn.get(&r, &ns, &name))
         .filter(|o| {
             o.pointer("/metadata/ownerReferences")
                 .and_then(Value::as_array)

@@ -70,8 +70,8 @@ impl Term {
             Some(sel) => {
                 let mut set = listed;
                 for ns in inner.in_namespace("/namespaces", "") {
-                    if selector_matches(sel, ns.pointer("/metadata/labels")) {
-                        set.insert(meta_str(ns, "name").to_string());
+                    if selector_matches(sel, ns.labels.as_ref()) {
+                        set.insert(ns.name.clone());
                     }
                 }
                 Namespaces::Some(set)
@@ -94,16 +94,21 @@ impl Term {
 
     /// Does `pod` fall under this term (namespace and label selector)?
     fn selects(&self, pod: &Value) -> bool {
+        self.selects_in(meta_str(pod, "namespace"), pod.pointer("/metadata/labels"))
+    }
+
+    /// The same for a pod known by its namespace and labels.
+    fn selects_in(&self, namespace: &str, labels: Option<&Value>) -> bool {
         let in_ns = match &self.namespaces {
             Namespaces::All => true,
-            Namespaces::Some(set) => set.contains(meta_str(pod, "namespace")),
+            Namespaces::Some(set) => set.contains(namespace),
         };
         // A null label selector selects nothing.
         in_ns
             && self
                 .selector
                 .as_ref()
-                .is_some_and(|s| selector_matches(s, pod.pointer("/metadata/labels")))
+                .is_some_and(|s| selector_matches(s, labels))
     }
 }
 
@@ -201,23 +206,23 @@ pub fn prefilter<'a>(
         return pre;
     }
     pre.self_match = pre.affinity_terms.iter().all(|t| t.selects(pod));
+    // Existing pods by their indexed node, phase, namespace and labels: none is parsed.
     for other in inner.iter_resource(PODS) {
-        let node_name = other
-            .pointer("/spec/nodeName")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let Some(node) = by_name.get(node_name) else {
+        let Some(node) = other.node().and_then(|n| by_name.get(n)) else {
             continue;
         };
-        if (meta_str(other, "namespace"), meta_str(other, "name")) == me
-            || matches!(
-                other.pointer("/status/phase").and_then(Value::as_str),
-                Some("Succeeded" | "Failed")
-            )
+        if (other.namespace.as_str(), other.name.as_str()) == me
+            || matches!(other.field("status.phase"), Some("Succeeded" | "Failed"))
         {
             continue;
         }
-        if !pre.affinity_terms.is_empty() && pre.affinity_terms.iter().all(|t| t.selects(other)) {
+        let labels = other.labels.as_ref();
+        if !pre.affinity_terms.is_empty()
+            && pre
+                .affinity_terms
+                .iter()
+                .all(|t| t.selects_in(&other.namespace, labels))
+        {
             for t in &pre.affinity_terms {
                 if let Some(p) = pair(node, &t.topology_key) {
                     *pre.affinity_counts.entry(p).or_default() += 1;
@@ -225,7 +230,7 @@ pub fn prefilter<'a>(
             }
         }
         for t in &pre.anti_terms {
-            if t.selects(other)
+            if t.selects_in(&other.namespace, labels)
                 && let Some(p) = pair(node, &t.topology_key)
             {
                 *pre.anti_counts.entry(p).or_default() += 1;

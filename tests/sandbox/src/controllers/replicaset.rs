@@ -24,7 +24,7 @@ fn deletion_rank(pod: &Value) -> (u8, u8, u8, std::cmp::Reverse<String>) {
 }
 
 pub fn reconcile(ctl: &mut Controllers, txn: &mut Txn<'_>, ns: &str, name: &str, ts: &str) {
-    let Some(rs) = txn.get(REPLICASETS, ns, name).cloned() else {
+    let Some(rs) = txn.get(REPLICASETS, ns, name) else {
         return;
     };
     if rs.pointer("/metadata/deletionTimestamp").is_some() {
@@ -51,7 +51,7 @@ pub fn reconcile(ctl: &mut Controllers, txn: &mut Txn<'_>, ns: &str, name: &str,
         for _ in have..want {
             let pod_name = loop {
                 let n = format!("{name}-{}", random_suffix());
-                if txn.get(PODS, ns, &n).is_none() {
+                if !txn.contains(PODS, ns, &n) {
                     break n;
                 }
             };

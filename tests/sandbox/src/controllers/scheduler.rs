@@ -164,9 +164,9 @@ impl Usage {
         }
         self.ready = true;
         for n in inner.in_namespace(NODES, "") {
-            for (ns, name) in inner.pods_on_node(meta_str(n, "name")) {
+            for (ns, name) in inner.pods_on_node(&n.name) {
                 if let Some(p) = inner.get(PODS, &ns, &name) {
-                    self.set(p);
+                    self.set(&p);
                 }
             }
         }
@@ -514,10 +514,10 @@ pub fn schedule(inner: &Inner, usage: &mut Usage, mut pod: Value, ts: &str) -> V
     let req = pod_requests(&pod);
     usage.ensure(inner);
     let nodes: Vec<NodeView> = inner
-        .in_namespace(NODES, "")
+        .values_in(NODES, "")
         .map(|n| {
-            let (used, pods) = usage.of(meta_str(n, "name"));
-            NodeView::from_node(n, used, pods)
+            let (used, pods) = usage.of(meta_str(&n, "name"));
+            NodeView::from_node(&n, used, pods)
         })
         .collect();
     if let Some(why) = super::volumes::prefilter(inner, &pod) {

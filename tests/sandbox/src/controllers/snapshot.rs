@@ -76,7 +76,6 @@ fn class_for(txn: &Txn<'_>, snap: &Value, driver: &str) -> Result<Value, (&'stat
     {
         Some(name) if !name.is_empty() => txn
             .get(SNAPSHOT_CLASSES, "", name)
-            .cloned()
             .ok_or_else(|| {
                 (
                     "SnapshotContentCreationFailed",
@@ -89,12 +88,11 @@ fn class_for(txn: &Txn<'_>, snap: &Value, driver: &str) -> Result<Value, (&'stat
         _ => {
             let defaults: Vec<Value> = txn
                 .inner()
-                .iter_resource(SNAPSHOT_CLASSES)
+                .values(SNAPSHOT_CLASSES)
                 .filter(|c| {
                     annotation(c, DEFAULT_CLASS) == Some("true")
                         && c.get("driver").and_then(Value::as_str) == Some(driver)
                 })
-                .cloned()
                 .collect();
             match defaults.len() {
                 1 => Ok(defaults[0].clone()),
@@ -116,7 +114,7 @@ fn class_for(txn: &Txn<'_>, snap: &Value, driver: &str) -> Result<Value, (&'stat
 /// Reconciles one VolumeSnapshot; returns when to look again while a
 /// content waits for its readiness delay.
 pub fn reconcile(txn: &mut Txn<'_>, ns: &str, name: &str, ts: &str) -> Option<Duration> {
-    let snap = txn.get(SNAPSHOTS, ns, name).cloned()?;
+    let snap = txn.get(SNAPSHOTS, ns, name)?;
     if snap.pointer("/metadata/deletionTimestamp").is_some() {
         return None;
     }
@@ -137,7 +135,7 @@ pub fn reconcile(txn: &mut Txn<'_>, ns: &str, name: &str, ts: &str) -> Option<Du
             .map(str::to_string)
             .and_then(|content| bind_preprovisioned(txn, &snap, &content, ts));
     };
-    let Some(pvc) = txn.get("/persistentvolumeclaims", ns, &claim).cloned() else {
+    let Some(pvc) = txn.get("/persistentvolumeclaims", ns, &claim) else {
         set_error(
             txn,
             &snap,
@@ -165,8 +163,7 @@ pub fn reconcile(txn: &mut Txn<'_>, ns: &str, name: &str, ts: &str) -> Option<Du
     let pv = pvc
         .pointer("/spec/volumeName")
         .and_then(Value::as_str)
-        .and_then(|v| txn.get("/persistentvolumes", "", v))
-        .cloned();
+        .and_then(|v| txn.get("/persistentvolumes", "", v));
     let driver = pv
         .as_ref()
         .and_then(|p| p.pointer("/spec/csi/driver"))
@@ -375,13 +372,12 @@ fn advance_ready(txn: &mut Txn<'_>, snap: &Value, content: &str, ts: &str) -> Op
     if snap.pointer("/status/readyToUse").and_then(Value::as_bool) == Some(true) {
         return None;
     }
-    let c = txn.get(CONTENTS, "", content).cloned()?;
+    let c = txn.get(CONTENTS, "", content)?;
     let delay = c
         .pointer("/spec/volumeSnapshotClassName")
         .and_then(Value::as_str)
         .and_then(|n| txn.get(SNAPSHOT_CLASSES, "", n))
-        .and_then(|class| annotation(class, READY_AFTER))
-        .and_then(parse_delay)
+        .and_then(|class| annotation(&class, READY_AFTER).and_then(parse_delay))
         .unwrap_or(Duration::ZERO);
     let created = c
         .pointer("/status/creationTime")
@@ -408,7 +404,7 @@ fn advance_ready(txn: &mut Txn<'_>, snap: &Value, content: &str, ts: &str) -> Op
 /// After a snapshot is deleted: its content goes too when the policy says
 /// Delete (and nothing re-bound it).
 pub fn release_content(txn: &mut Txn<'_>, content: &str, snapshot_uid: &str) {
-    let Some(c) = txn.get(CONTENTS, "", content).cloned() else {
+    let Some(c) = txn.get(CONTENTS, "", content) else {
         return;
     };
     if c.pointer("/spec/volumeSnapshotRef/uid")

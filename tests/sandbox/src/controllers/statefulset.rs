@@ -68,7 +68,7 @@ pub fn ensure_revision(
         "data": {"spec": {"template": data_template}},
         "revision": max + 1});
     fill_create_metadata(&mut cr, Some(&ns), jiff::Timestamp::now());
-    if txn.get(REVISIONS, &ns, &name).is_none() {
+    if !txn.contains(REVISIONS, &ns, &name) {
         txn.put(REVISIONS, cr);
     }
     (name, hash)
@@ -157,7 +157,7 @@ fn create_ordinal(
     {
         let cname = meta_str(&claim, "name").to_string();
         let pvc_name = format!("{cname}-{pod_name}");
-        if txn.get("/persistentvolumeclaims", ns, &pvc_name).is_none() {
+        if !txn.contains("/persistentvolumeclaims", ns, &pvc_name) {
             let mut labels = sts
                 .pointer("/spec/selector/matchLabels")
                 .cloned()
@@ -200,7 +200,7 @@ fn meta_name(v: &Value) -> &str {
 }
 
 pub fn reconcile(ctl: &mut Controllers, txn: &mut Txn<'_>, ns: &str, name: &str, ts: &str) {
-    let Some(sts) = txn.get(STATEFULSETS, ns, name).cloned() else {
+    let Some(sts) = txn.get(STATEFULSETS, ns, name) else {
         return;
     };
     if sts.pointer("/metadata/deletionTimestamp").is_some() {
@@ -216,7 +216,7 @@ pub fn reconcile(ctl: &mut Controllers, txn: &mut Txn<'_>, ns: &str, name: &str,
     let current_rev = sts
         .pointer("/status/currentRevision")
         .and_then(Value::as_str)
-        .filter(|r| txn.get(REVISIONS, ns, r).is_some())
+        .filter(|r| txn.contains(REVISIONS, ns, r))
         .unwrap_or(&update_rev)
         .to_string();
     let parallel = sts
@@ -325,7 +325,7 @@ pub fn reconcile(ctl: &mut Controllers, txn: &mut Txn<'_>, ns: &str, name: &str,
     in_use.push(current_rev.clone());
     prune_revisions(txn, &sts, &in_use);
 
-    let Some(latest) = txn.get(STATEFULSETS, ns, name).cloned() else {
+    let Some(latest) = txn.get(STATEFULSETS, ns, name) else {
         return;
     };
     let mut status = json!({

@@ -37,14 +37,12 @@ pub fn class_of(inner: &Inner, pvc: &Value) -> Result<Option<Value>, String> {
         Some(Value::String(name)) if name.is_empty() => Ok(None),
         Some(Value::String(name)) => inner
             .get(CLASSES, "", name)
-            .cloned()
             .map(Some)
             .ok_or_else(|| format!("storageclass.storage.k8s.io \"{name}\" not found")),
         _ => Ok(inner
-            .iter_resource(CLASSES)
+            .values(CLASSES)
             .filter(|c| annotation(c, DEFAULT_CLASS) == Some("true"))
-            .max_by_key(|c| meta_str(c, "creationTimestamp").to_string())
-            .cloned()),
+            .max_by_key(|c| meta_str(c, "creationTimestamp").to_string())),
     }
 }
 
@@ -123,7 +121,7 @@ fn provision(txn: &mut Txn<'_>, pvc: &Value, class: &Value, ts: &str) -> Result<
                 component.clone(),
             )
         };
-        let Some(snap) = txn.get(SNAPSHOTS, &sns, &sname).cloned() else {
+        let Some(snap) = txn.get(SNAPSHOTS, &sns, &sname) else {
             return Err(failed(format!(
                 "error getting snapshot {sname} from api server: volumesnapshots.snapshot.storage.k8s.io \"{sname}\" not found"
             )));
@@ -241,7 +239,7 @@ fn try_bind(txn: &mut Txn<'_>, pvc: &Value, ts: &str) -> Result<(), Waiting> {
 /// so class and snapshot changes retry it.
 pub fn reconcile(ctl: &mut Controllers, txn: &mut Txn<'_>, ns: &str, name: &str, ts: &str) {
     let key = (ns.to_string(), name.to_string());
-    let Some(pvc) = txn.get(CLAIMS, ns, name).cloned() else {
+    let Some(pvc) = txn.get(CLAIMS, ns, name) else {
         ctl.claims.remove(&key);
         return;
     };
@@ -283,8 +281,8 @@ pub fn prefilter(inner: &Inner, pod: &Value) -> Option<String> {
         let Some(pvc) = inner.get(CLAIMS, ns, &claim) else {
             return Some(format!("persistentvolumeclaim \"{claim}\" not found"));
         };
-        if !is_bound(pvc) {
-            let waits = matches!(class_of(inner, pvc), Ok(Some(c)) if waits_for_consumer(&c));
+        if !is_bound(&pvc) {
+            let waits = matches!(class_of(inner, &pvc), Ok(Some(c)) if waits_for_consumer(&c));
             unbound_immediate |= !waits;
         }
     }
@@ -316,7 +314,7 @@ pub fn bind_for_pod(
 ) -> Result<(), String> {
     let ns = meta_str(pod, "namespace").to_string();
     for claim in pod_claims(pod) {
-        let Some(pvc) = txn.get(CLAIMS, &ns, &claim).cloned() else {
+        let Some(pvc) = txn.get(CLAIMS, &ns, &claim) else {
             continue;
         };
         if is_bound(&pvc) {
@@ -328,7 +326,7 @@ pub fn bind_for_pod(
             txn.put(CLAIMS, chosen);
         }
         reconcile(ctl, txn, &ns, &claim, ts);
-        let bound = txn.get(CLAIMS, &ns, &claim).is_some_and(is_bound);
+        let bound = txn.get(CLAIMS, &ns, &claim).is_some_and(|c| is_bound(&c));
         if !bound {
             let why = match ctl.claims.get(&(ns.clone(), claim.clone())) {
                 Some(Waiting::Failed(_, m, _) | Waiting::Normal(_, m)) => m.clone(),
@@ -345,7 +343,7 @@ pub fn bind_for_pod(
 /// A deleted claim's dynamically provisioned volume follows its reclaim
 /// policy: Delete removes it, Retain leaves it Released.
 pub fn reclaim(txn: &mut Txn<'_>, pv_name: &str, claim_uid: &str) {
-    let Some(pv) = txn.get(VOLUMES, "", pv_name).cloned() else {
+    let Some(pv) = txn.get(VOLUMES, "", pv_name) else {
         return;
     };
     if pv.pointer("/spec/claimRef/uid").and_then(Value::as_str) != Some(claim_uid) {

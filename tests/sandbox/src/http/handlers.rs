@@ -281,9 +281,15 @@ async fn resource(
             let obj = ctx
                 .state
                 .store
-                .get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
+                .stored(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
                 .ok_or_else(|| ctx.not_found())?;
-            Ok(render(&ctx, 200, obj))
+            if ctx.format == Format::Json {
+                // The stored bytes as they are (and Go's final newline).
+                let mut body = super::listing::served_json(&ctx.rt, &obj).to_vec();
+                body.push(b'\n');
+                return Ok(json_bytes(200, "application/json", body));
+            }
+            Ok(render(&ctx, 200, obj.value()))
         }
         ("create", "") if ctx.rt.group == "authorization.k8s.io" => reviews::review(&ctx, &body),
         ("create", "") if ctx.rt.kind == "SelfSubjectReview" => reviews::whoami(&ctx),
@@ -407,28 +413,32 @@ fn list(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
     if let Some(n) = page.remaining {
         meta["remainingItemCount"] = json!(n);
     }
-    let items: Vec<Value> = page
-        .items
-        .into_iter()
-        .map(|o| for_version(&ctx.rt, o))
-        .collect();
+    let parsed = || -> Vec<Value> {
+        page.items
+            .iter()
+            .map(|o| for_version(&ctx.rt, o.value()))
+            .collect()
+    };
     let doc = match ctx.format {
         Format::Table => table::to_table(
             &ctx.rt,
-            &items,
+            &parsed(),
             meta,
             include_object(ctx.q.get("includeObject")),
             now(),
         ),
         Format::PartialMetadata => {
             json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
-            "metadata": meta, "items": items.iter().map(partial).collect::<Vec<_>>()})
+            "metadata": meta, "items": parsed().iter().map(partial).collect::<Vec<_>>()})
         }
-        // A custom resource list is a Go map on the server: keys sorted.
-        _ if ctx.rt.custom => json!({"apiVersion": ctx.rt.api_version(), "items": items,
-            "kind": ctx.rt.list_kind(), "metadata": crate::wire::sorted(meta)}),
-        _ => {
-            json!({"kind": ctx.rt.list_kind(), "apiVersion": ctx.rt.api_version(), "metadata": meta, "items": items})
+        // Plain JSON: the stored bytes, streamed.
+        Format::Json | Format::AggregatedDiscovery => {
+            let mut resp = Response::new(super::listing::json_list(&ctx.rt, meta, page.items));
+            resp.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static("application/json"),
+            );
+            return Ok(resp);
         }
     };
     Ok(json_response(200, &doc))
@@ -515,7 +525,7 @@ fn create_in(
         if path_ns.is_empty() {
             return Err(ApiError::no_route());
         }
-        if txn.get("/namespaces", "", &path_ns).is_none() {
+        if !txn.contains("/namespaces", "", &path_ns) {
             return Err(ApiError::not_found("", "namespaces", &path_ns));
         }
         Some(path_ns)
@@ -860,7 +870,6 @@ fn update(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
     let stored = ctx.state.store.write(ctx.dry_run, |txn| {
         let old = txn
             .get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
-            .cloned()
             .ok_or_else(|| ctx.not_found())?;
         check_rv(ctx, &old, &new)?;
         check_uid(ctx, &old, &new)?;
@@ -882,7 +891,7 @@ fn patch_object(ctx: &Ctx, content_type: &str, body: &[u8]) -> Result<Response<B
     let p = patch::parse_body(kind, body)?;
     let ts = now();
     let (code, stored) = ctx.state.store.write(ctx.dry_run, |txn| {
-        let Some(old) = txn.get(&ctx.res(), &ctx.r.namespace, &ctx.r.name).cloned() else {
+        let Some(old) = txn.get(&ctx.res(), &ctx.r.namespace, &ctx.r.name) else {
             if kind == PatchType::Apply && ctx.r.subresource.is_empty() {
                 return Ok((201, create_in(txn, ctx, p.clone(), ts)?));
             }
@@ -1010,7 +1019,6 @@ fn delete(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
     let (old, result) = ctx.state.store.write(dry, |txn| {
         let old = txn
             .get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
-            .cloned()
             .ok_or_else(|| ctx.not_found())?;
         let conflict = |why: String| ApiError::conflict(&ctx.rt.group, &ctx.rt.plural, &ctx.r.name, &why);
         if let Some(uid) = opts.pointer("/preconditions/uid").and_then(Value::as_str) {
@@ -1143,16 +1151,7 @@ fn delete_collection(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError>
     let deleted: Vec<Value> = ctx.state.store.write(dry, |txn| {
         targets
             .iter()
-            .filter_map(|o| {
-                gc::delete(
-                    txn,
-                    &ctx.res(),
-                    meta_str(o, "namespace"),
-                    meta_str(o, "name"),
-                    prop,
-                    &ts,
-                )
-            })
+            .filter_map(|o| gc::delete(txn, &ctx.res(), &o.namespace, &o.name, prop, &ts))
             .map(|o| for_version(&ctx.rt, o))
             .collect()
     });

@@ -5,6 +5,7 @@ pub mod auth;
 mod certificates;
 mod exec;
 mod handlers;
+mod listing;
 pub mod negotiate;
 mod nodeproxy;
 mod pods;
@@ -119,6 +120,11 @@ pub async fn serve(
             },
             _ = &mut shutdown => break,
         };
+        // As Go's net/http does: no Nagle delay between a response's head,
+        // its body frames and the next keep-alive request.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!("TCP_NODELAY for {peer}: {e}");
+        }
         let state = state.clone();
         let tls = tls.clone();
         tokio::spawn(async move {

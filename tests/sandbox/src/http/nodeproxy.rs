@@ -43,7 +43,7 @@ pub(super) fn serve(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
         let pods: Vec<Value> = inner
             .pods_on_node(&ctx.r.name)
             .into_iter()
-            .filter_map(|(ns, name)| inner.get("/pods", &ns, &name).cloned())
+            .filter_map(|(ns, name)| inner.get("/pods", &ns, &name))
             .filter(|p| {
                 !matches!(
                     p.pointer("/status/phase").and_then(Value::as_str),
@@ -51,7 +51,7 @@ pub(super) fn serve(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
                 )
             })
             .collect();
-        let node_metrics = inner.get("metrics.k8s.io/nodes", "", &ctx.r.name).cloned();
+        let node_metrics = inner.get("metrics.k8s.io/nodes", "", &ctx.r.name);
         let mut pod_metrics = HashMap::new();
         for p in &pods {
             let key = (

@@ -52,7 +52,6 @@ pub(super) fn bind(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> {
     ctx.state.store.write(ctx.dry_run, |txn| {
         let old = txn
             .get(PODS, &ctx.r.namespace, &pod_name)
-            .cloned()
             .ok_or_else(|| ApiError::not_found("", "pods", &pod_name))?;
         if old.pointer("/metadata/deletionTimestamp").is_some() {
             return Err(conflict(format!(
@@ -180,7 +179,6 @@ pub(super) fn write_ephemeral(
     let stored = ctx.state.store.write(ctx.dry_run, |txn| {
         let old = txn
             .get(PODS, &ctx.r.namespace, &ctx.r.name)
-            .cloned()
             .ok_or_else(|| ctx.not_found())?;
         let mut doc = for_version(&ctx.rt, old.clone());
         if ctx.r.verb == "patch" {

@@ -86,7 +86,6 @@ pub(super) fn write_scale(
     let stored = ctx.state.store.write(ctx.dry_run, |txn| {
         let old = txn
             .get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
-            .cloned()
             .ok_or_else(|| ctx.not_found())?;
         let mut scale = scale_of(&old);
         if ctx.r.verb == "patch" {
@@ -131,7 +130,6 @@ pub(super) fn evict(ctx: &Ctx, body: &[u8]) -> Result<Response<Body>, ApiError> 
     ctx.state.store.write(dry_run, |txn| {
         let pod = txn
             .get(&ctx.res(), &ctx.r.namespace, &ctx.r.name)
-            .cloned()
             .ok_or_else(|| ctx.not_found())?;
         for (field, have) in [
             ("uid", crate::store::meta_str(&pod, "uid")),

@@ -7,7 +7,7 @@ use super::negotiate::Format;
 use super::{Body, Query, State};
 use crate::error::ApiError;
 use crate::registry::ResourceType;
-use crate::store::{EventType, ListQuery, WatchStart};
+use crate::store::{EventType, ListQuery, Stored, WatchStart};
 use bytes::Bytes;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::Response;
@@ -43,6 +43,22 @@ impl Stream {
         self.tx.send(Bytes::from(line)).await.is_ok()
     }
 
+    /// An event about a stored object: in plain JSON its stored bytes go out
+    /// as they are; other formats encode a parsed copy.
+    async fn send_stored(&self, kind: &str, object: &Stored) -> bool {
+        if self.format != Format::Json {
+            return self.send(kind, object.value()).await;
+        }
+        let json = super::listing::served_json(&self.rt, object);
+        let mut line = Vec::with_capacity(json.len() + 40);
+        line.extend_from_slice(br#"{"type":"#);
+        line.extend_from_slice(Value::from(kind).to_string().as_bytes());
+        line.extend_from_slice(br#","object":"#);
+        line.extend_from_slice(&json);
+        line.extend_from_slice(b"}\n");
+        self.tx.send(Bytes::from(line)).await.is_ok()
+    }
+
     fn bookmark(&self, rv: u64, initial_end: bool) -> Value {
         let mut meta = json!({"resourceVersion": rv.to_string()});
         if initial_end {
@@ -59,8 +75,8 @@ impl Stream {
 fn through_filter(
     q: &ListQuery,
     kind: EventType,
-    object: &Value,
-    old: Option<&Value>,
+    object: &Stored,
+    old: Option<&Stored>,
 ) -> Option<EventType> {
     let now_in = q.matches(object);
     match kind {
@@ -143,7 +159,7 @@ pub fn respond(
         match start {
             WatchStart::Initial(objects) => {
                 for o in objects {
-                    if !stream.send("ADDED", o).await {
+                    if !stream.send_stored("ADDED", &o).await {
                         return;
                     }
                 }
@@ -158,8 +174,8 @@ pub fn respond(
             }
             WatchStart::Backlog(events) => {
                 for ev in events {
-                    if let Some(k) = through_filter(&lq, ev.kind, &ev.object, ev.old.as_ref())
-                        && !stream.send(k.as_str(), ev.object.clone()).await
+                    if let Some(k) = through_filter(&lq, ev.kind, &ev.stored, ev.old.as_deref())
+                        && !stream.send_stored(k.as_str(), &ev.stored).await
                     {
                         return;
                     }
@@ -181,8 +197,8 @@ pub fn respond(
                         if ev.resource != res {
                             continue;
                         }
-                        if let Some(k) = through_filter(&lq, ev.kind, &ev.object, ev.old.as_ref())
-                            && !stream.send(k.as_str(), ev.object.clone()).await
+                        if let Some(k) = through_filter(&lq, ev.kind, &ev.stored, ev.old.as_deref())
+                            && !stream.send_stored(k.as_str(), &ev.stored).await
                         {
                             return;
                         }

@@ -204,7 +204,7 @@ impl Rule {
                 m.names(n)
                     && inner
                         .get(res, ns, n)
-                        .is_some_and(|o| m.data_matches(o, fields))
+                        .is_some_and(|o| m.data_matches(&o, fields))
             })
         };
         if let Some(m) = &self.secret
