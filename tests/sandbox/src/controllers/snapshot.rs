@@ -260,7 +260,7 @@ fn bind_preprovisioned(
         meta_str(snap, "name"),
         meta_str(snap, "uid"),
     );
-    let Some(content) = txn.get(CONTENTS, "", content_name).cloned() else {
+    let Some(content) = txn.get(CONTENTS, "", content_name) else {
         set_error(
             txn,
             snap,
@@ -299,12 +299,11 @@ fn bind_preprovisioned(
     let origin = txn
         .inner()
         .iter_resource(CONTENTS)
+        .filter(|c| c.name != content_name)
+        .map(|c| c.value())
         .find(|c| {
-            meta_str(c, "name") != content_name
-                && c.pointer("/status/snapshotHandle").and_then(Value::as_str)
-                    == Some(handle.as_str())
-        })
-        .cloned();
+            c.pointer("/status/snapshotHandle").and_then(Value::as_str) == Some(handle.as_str())
+        });
     let mut bound = content.clone();
     bound["spec"]["volumeSnapshotRef"]["uid"] = json!(uid);
     bound["spec"]["volumeSnapshotRef"]["resourceVersion"] =
