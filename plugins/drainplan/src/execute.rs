@@ -206,6 +206,13 @@ async fn settle(
     label: &str,
 ) -> std::result::Result<(), Stop> {
     loop {
+        // A stop asked for while the wave's evictions were in flight ends the run here,
+        // before the wait, even when nothing is left to wait for: the evictions (the
+        // step in flight) are done and reported, and the run says it was interrupted
+        // (exit 130) rather than carrying on as if nothing had been asked.
+        if cancel.is_cancelled() {
+            return Err(Stop::Interrupted);
+        }
         let pending = awaited(&feed.live(), awaiting);
         if pending.is_empty() {
             return Ok(());
@@ -216,9 +223,6 @@ async fn settle(
             pending.join(", ")
         };
         progress.set_message(format!("{label}: waiting for {shown}"));
-        if cancel.is_cancelled() {
-            return Err(Stop::Interrupted);
-        }
         if Instant::now() >= deadline {
             return Err(Stop::TimedOut(format!("still waiting for {shown}")));
         }

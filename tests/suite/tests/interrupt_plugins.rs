@@ -191,10 +191,12 @@ fn pod_exists(admin: &Admin, key: &str) -> bool {
 fn drainplan_execute_stops_at_a_safe_point_and_a_rerun_completes() {
     // (signal, the node whose cordon marks the point)
     for (sig, cordoned) in [("INT", "old-1"), ("TERM", "old-2")] {
-        // Evictions take 1.5 s each: the run is inside a wave when the signal comes.
+        // Evictions take 3 s each: the run is inside a wave when the signal comes, with
+        // room for a loaded CI machine between seeing the cordon and signalling (at
+        // 1.5 s the last wave sometimes finished first).
         let sb = sandbox_with_faults(
             &["drainplan/pools"],
-            &["resource=pods/eviction,delay-ms=1500"],
+            &["resource=pods/eviction,delay-ms=3000"],
         );
         let admin = Admin::new(&sb);
         let child = start("drainplan", &sb, &DRAIN);
