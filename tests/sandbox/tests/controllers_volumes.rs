@@ -600,4 +600,14 @@ async fn pre_provisioned_contents_are_bound_to_the_snapshot_naming_them() {
             .is_some_and(|m| m.contains("snapshot snap-0000000000000000 not found")),
         "{s:#}"
     );
+    // The failure is recorded once: the content is not rewritten over and over.
+    let rv = |c: &Value| {
+        c["metadata"]["resourceVersion"]
+            .as_str()
+            .map(str::to_string)
+    };
+    let first = get_json(&c, &format!("{CONTENTS}/ghost")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let later = get_json(&c, &format!("{CONTENTS}/ghost")).await;
+    assert_eq!(rv(&first), rv(&later), "{later:#}");
 }

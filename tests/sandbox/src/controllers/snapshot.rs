@@ -312,8 +312,17 @@ fn bind_preprovisioned(
         let message = format!(
             "Failed to check and update snapshot content: failed to list snapshot for content {content_name}: \"rpc error: code = NotFound desc = snapshot {handle} not found\""
         );
-        bound["status"] = json!({"readyToUse": false, "error": {"message": message, "time": ts}});
-        super::put_if_changed(txn, CONTENTS, &content, bound);
+        // Written once per message: the content's own write re-queues the waiting
+        // snapshots, and a fresh `time` on every pass would never settle.
+        if content
+            .pointer("/status/error/message")
+            .and_then(Value::as_str)
+            != Some(&message)
+        {
+            bound["status"] =
+                json!({"readyToUse": false, "error": {"message": message, "time": ts}});
+            txn.put(CONTENTS, bound);
+        }
         set_error(
             txn,
             snap,
